@@ -1,0 +1,61 @@
+# Wayfare. `make run` sets up everything and runs it; `make test` sets up and runs every test.
+# Every target installs what it is missing and is safe to repeat. DATABASE_URL is honoured.
+SHELL := /bin/bash
+export DATABASE_URL ?= postgresql://postgres:postgres@127.0.0.1:54322/postgres
+VENV := .venv
+PY := $(VENV)/bin/python
+STACK := scripts/stack.sh
+
+.PHONY: run test deps db db-stop db-reset lint pgtap pytest worker web bench policies help
+
+help:
+	@echo "make run      set up and run Wayfare (database, worker, web service, local doubles)"
+	@echo "make test     set up and run every test (lint, pgTAP, pytest)"
+	@echo "make db       start or create the local cluster and migrate it (idempotent)"
+	@echo "make db-stop  stop the local cluster"
+	@echo "make db-reset drop Wayfare's schemas and migrate again"
+	@echo "make lint     ruff, sqlfluff, policy drift, supabase db lint"
+	@echo "make worker   run the job worker in the foreground"
+	@echo "make web      run the web service (webhooks, health, metrics, ops) in the foreground"
+	@echo "make bench    run the benchmarks and print their ratios"
+
+deps:
+	@$(STACK) deps
+
+db:
+	@$(STACK) db
+
+db-stop:
+	@$(STACK) db-stop
+
+db-reset:
+	@$(STACK) db-reset
+
+policies:
+	@$(PY) scripts/policies.py sync
+
+lint: deps db
+	@scripts/lint.sh
+
+pgtap: deps db
+	@scripts/pgtap.sh
+
+pytest: deps db
+	@scripts/pytest.sh
+
+test: deps db
+	@scripts/lint.sh
+	@scripts/pgtap.sh
+	@scripts/pytest.sh
+
+run: deps db
+	@scripts/run.sh
+
+worker: deps db
+	@$(PY) -m worker
+
+web: deps db
+	@$(PY) -m webhook
+
+bench: deps db
+	@$(PY) -m bench

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Lint everything: Python (ruff), SQL (sqlfluff), policy drift, plpgsql (supabase db lint).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+: "${DATABASE_URL:=postgresql://postgres:postgres@127.0.0.1:54322/postgres}"
+echo "== ruff"
+.venv/bin/ruff check .
+echo "== sqlfluff"
+.venv/bin/sqlfluff lint --processes 2 supabase/migrations sql/policies scripts/supabase_compat.sql
+echo "== policy drift"
+.venv/bin/python scripts/policies.py check
+echo "== supabase db lint (plpgsql_check)"
+sep='?'; case "$DATABASE_URL" in *\?*) sep='&' ;; esac
+node_modules/.bin/supabase db lint --db-url "${DATABASE_URL}${sep}sslmode=disable" \
+  --schema public,private --level warning --fail-on error </dev/null

@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# Wayfare's local stack: install what is missing, run a Postgres 15 cluster the project owns,
+# apply the Supabase compat layer and push the migrations with the pinned Supabase CLI.
+# Every subcommand is idempotent. Usage: scripts/stack.sh {deps|db|db-stop|db-reset|migrate|url|status}
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PG_BIN=/usr/lib/postgresql/15/bin
+PORT="${WAYFARE_PG_PORT:-54322}"
+DEFAULT_URL="postgresql://postgres:postgres@127.0.0.1:${PORT}/postgres"
+DATABASE_URL="${DATABASE_URL:-$DEFAULT_URL}"
+export DATABASE_URL
+APT_PACKAGES=(postgresql-15 postgresql-15-cron postgresql-15-pgtap postgresql-15-plpgsql-check
+  libtap-parser-sourcehandler-pgtap-perl)
+VENV="$ROOT/.venv"
+SUPABASE="$ROOT/node_modules/.bin/supabase"
+SUPABASE_VERSION=2.117.0
+
+log() { printf '[stack] %s\n' "$*" >&2; }
+
+# The cluster lives in the checkout when the postgres user can reach it, else under
+# /var/lib/postgresql (CI clones under /root, which is mode 700).
+cluster_home() {
+  if [ -n "${WAYFARE_PG_HOME:-}" ]; then echo "$WAYFARE_PG_HOME"; return; fi
+  local local_dir="$ROOT/.local/pg"
+  mkdir -p "$ROOT/.local"
+  if runuser -u postgres -- test -x "$ROOT/.local" 2>/dev/null; then
+    echo "$local_dir"
+  else
+    echo "/var/lib/postgresql/wayfare-$(printf '%s' "$ROOT" | sha1sum | cut -c1-10)"
+  fi
+}
+
+is_local_url() {
+  case "$DATABASE_URL" in
+    *@127.0.0.1:"$PORT"/*|*@localhost:"$PORT"/*) return 0 ;;
+    *) return 1 ;;
+  esac
+}
+
+deps_apt() {
+  local missing=()
+  for p in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  command -v npm >/dev/null || missing+=(nodejs npm)
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "installing Debian packages: ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    # naming postgresql-15 upgrades the binaries in place: restart a running cluster
+    if [ -f "$(cluster_home)/data/postmaster.pid" ]; then db_stop; fi
+  fi
+}
+
+deps_python() {
+  local stamp="$VENV/.wayfare-stamp" want
+  want="$(sha1sum "$ROOT/pyproject.toml" | cut -c1-40)"
+  if [ -x "$VENV/bin/python" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then return; fi
+  log "setting up the Python virtualenv in .venv"
+  [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q --upgrade pip >/dev/null
+  "$VENV/bin/pip" install -q -e "$ROOT[dev,bench]" >/dev/null
+  echo "$want" > "$stamp"
+}
+
+deps_node() {
+  if [ -x "$SUPABASE" ] && [ "$("$SUPABASE" --version 2>/dev/null)" = "$SUPABASE_VERSION" ]; then return; fi
+  log "installing the Supabase CLI $SUPABASE_VERSION from npm"
+  (cd "$ROOT" && npm i -E --no-audit --no-fund --loglevel=error "supabase@$SUPABASE_VERSION" >/dev/null)
+}
+
+deps() { deps_apt; deps_python; deps_node; }
+
+psql_url() { PGOPTIONS="-c client_min_messages=warning" psql "$1" -v ON_ERROR_STOP=1 -q -X "${@:2}"; }
+
+db_start() {
+  if ! is_local_url; then log "DATABASE_URL is not the local cluster: not starting one"; return; fi
+  local home data sock
+  home="$(cluster_home)"; data="$home/data"; sock="$home/sock"
+  mkdir -p "$home" "$sock"; chown postgres:postgres "$home" "$sock"
+  if [ ! -f "$data/PG_VERSION" ]; then
+    log "creating the cluster in $data"
+    runuser -u postgres -- "$PG_BIN/initdb" -D "$data" -U postgres -A trust -E UTF8 \
+      --locale=C.UTF-8 >/dev/null
+    cat >> "$data/postgresql.conf" <<CONF
+# --- wayfare ---
+listen_addresses = '127.0.0.1'
+port = $PORT
+unix_socket_directories = '$sock'
+shared_preload_libraries = 'pg_cron'
+cron.database_name = 'postgres'
+max_connections = 200
+log_min_messages = warning
+CONF
+    if [ "${WAYFARE_FAST_DB:-}" = 1 ]; then
+      printf 'fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n' >> "$data/postgresql.conf"
+    fi
+  fi
+  if runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$data" status >/dev/null 2>&1; then return; fi
+  if pg_isready -q -h 127.0.0.1 -p "$PORT"; then
+    log "something else already listens on 127.0.0.1:$PORT: using it"; return
+  fi
+  rm -f "$data/postmaster.pid"
+  runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$data" -l "$home/postgres.log" -w -t 60 start >/dev/null
+  log "postgres is up on 127.0.0.1:$PORT (data: $data, log: $home/postgres.log)"
+}
+
+db_stop() {
+  local data; data="$(cluster_home)/data"
+  if [ -f "$data/postmaster.pid" ]; then
+    runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$data" -m fast -w stop >/dev/null && log "postgres stopped"
+  fi
+}
+
+# Apply the compat layer (a no-op on real Supabase) and push the migrations into $1.
+migrate_url() {
+  local url="$1"
+  psql_url "$url" -f "$ROOT/scripts/supabase_compat.sql" >/dev/null
+  local sep='?'; case "$url" in *\?*) sep='&' ;; esac
+  (cd "$ROOT" && "$SUPABASE" db push --db-url "${url}${sep}sslmode=disable" --yes </dev/null \
+    >/tmp/wayfare-push.$$ 2>&1) || { cat /tmp/wayfare-push.$$ >&2; rm -f /tmp/wayfare-push.$$; exit 1; }
+  rm -f /tmp/wayfare-push.$$
+}
+
+db() { deps; db_start; migrate_url "$DATABASE_URL"; log "migrated: $DATABASE_URL"; }
+
+db_reset() {
+  deps; db_start
+  log "dropping everything in $DATABASE_URL"
+  psql_url "$DATABASE_URL" -f "$ROOT/scripts/reset.sql" >/dev/null
+  migrate_url "$DATABASE_URL"
+  log "reset and migrated: $DATABASE_URL"
+}
+
+case "${1:-}" in
+  deps) deps ;;
+  db) db ;;
+  db-start) deps_apt; db_start ;;
+  db-stop) db_stop ;;
+  db-reset) db_reset ;;
+  migrate) migrate_url "${2:-$DATABASE_URL}" ;;
+  url) echo "$DATABASE_URL" ;;
+  home) cluster_home ;;
+  *) echo "usage: $0 {deps|db|db-start|db-stop|db-reset|migrate [url]|url|home}" >&2; exit 2 ;;
+esac
