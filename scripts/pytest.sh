@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Run pytest; "no tests collected" (exit 5) is a failure too, so CI never passes on nothing.
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+.venv/bin/pytest "$@"
+rc=$?
+if [ "$rc" -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi
+exit "$rc"
