@@ -12,6 +12,7 @@ a PGRST error carries its body as JSON in the message and status/headers in the 
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,6 +77,7 @@ class PostgREST:
         self.jwt_secret = jwt_secret
         self._signatures: dict[str, list[tuple[str, str, bool]]] = {}
         self._has_pre_request: bool | None = None
+        self._jwt_cache: dict[str, dict[str, Any]] = {}
 
     def close(self) -> None:
         self.conn.close()
@@ -107,7 +109,7 @@ class PostgREST:
             )
             call = sql.SQL(
                 "with pgrst_args as (select * from json_to_record(%(args)s::json) as _({rec})) "
-                "select {fn}({named})::text from pgrst_args as _"
+                "select {fn}({named}) as pgrst_scalar from pgrst_args as _"
             ).format(
                 rec=record,
                 fn=sql.Identifier("public", name),
@@ -117,34 +119,31 @@ class PostgREST:
                 ),
             )
         else:
-            call = sql.SQL("select {fn}()::text").format(fn=sql.Identifier("public", name))
-        return self._request(
-            "POST", f"/rpc/{name}", call, {"args": json.dumps(args)}, token, headers,
-            single=True,
-        )
+            call = sql.SQL("select {fn}() as pgrst_scalar").format(
+                fn=sql.Identifier("public", name))
+        return self._request("POST", f"/rpc/{name}", call, {"args": json.dumps(args)}, token,
+                             headers, scalar=True)
 
     def select(self, table: str, *, filters: dict[str, Any] | None = None,
                token: str | None = None, headers: dict[str, str] | None = None) -> Response:
         where, params = _where(filters, table)
-        query = sql.SQL(
-            "select coalesce(json_agg(t), '[]')::text from (select * from {tbl} {where}) as t"
-        ).format(tbl=sql.Identifier("public", table), where=where)
-        return self._request("GET", f"/{table}", query, params, token, headers, single=True)
+        query = sql.SQL("select * from {tbl} {where}").format(
+            tbl=sql.Identifier("public", table), where=where)
+        return self._request("GET", f"/{table}", query, params, token, headers)
 
     def insert(self, table: str, row: dict[str, Any], *, token: str | None = None,
                headers: dict[str, str] | None = None) -> Response:
         cols = list(row)
         query = sql.SQL(
-            "with ins as (insert into {tbl} ({cols}) select {vals} from "
-            "json_populate_record(null::{tbl}, %(row)s::json) as r returning *) "
-            "select coalesce(json_agg(ins), '[]')::text from ins"
+            "insert into {tbl} ({cols}) select {vals} from "
+            "json_populate_record(null::{tbl}, %(row)s::json) as r returning *"
         ).format(
             tbl=sql.Identifier("public", table),
             cols=sql.SQL(", ").join(map(sql.Identifier, cols)),
             vals=sql.SQL(", ").join(sql.SQL("r.{}").format(sql.Identifier(c)) for c in cols),
         )
         response = self._request("POST", f"/{table}", query, {"row": json.dumps(row)}, token,
-                                 headers, single=True)
+                                 headers)
         if response.status == 200:
             response.status = 201
         return response
@@ -156,27 +155,25 @@ class PostgREST:
             sql.SQL("{c} = r.{c}").format(c=sql.Identifier(c)) for c in values
         )
         query = sql.SQL(
-            "with upd as (update {tbl} set {sets} from "
-            "json_populate_record(null::{tbl}, %(values)s::json) as r {where} returning {tbl}.*) "
-            "select coalesce(json_agg(upd), '[]')::text from upd"
+            "update {tbl} set {sets} from "
+            "json_populate_record(null::{tbl}, %(values)s::json) as r {where} returning {tbl}.*"
         ).format(tbl=sql.Identifier("public", table), sets=sets, where=where)
         params["values"] = json.dumps(values)
-        return self._request("PATCH", f"/{table}", query, params, token, headers, single=True)
+        return self._request("PATCH", f"/{table}", query, params, token, headers)
 
     def delete(self, table: str, *, filters: dict[str, Any], token: str | None = None,
                headers: dict[str, str] | None = None) -> Response:
         where, params = _where(filters, table)
-        query = sql.SQL(
-            "with del as (delete from {tbl} {where} returning *) "
-            "select coalesce(json_agg(del), '[]')::text from del"
-        ).format(tbl=sql.Identifier("public", table), where=where)
-        return self._request("DELETE", f"/{table}", query, params, token, headers, single=True)
+        query = sql.SQL("delete from {tbl} {where} returning *").format(
+            tbl=sql.Identifier("public", table), where=where)
+        return self._request("DELETE", f"/{table}", query, params, token, headers)
 
     # ------------------------------------------------------------------ the transaction
     def _request(self, method: str, path: str, query: sql.Composable, params: dict[str, Any],
-                 token: str | None, headers: dict[str, str] | None, *, single: bool) -> Response:
+                 token: str | None, headers: dict[str, str] | None, *,
+                 scalar: bool = False) -> Response:
         try:
-            claims = tokens.verify(token, self.jwt_secret) if token else {"role": "anon"}
+            claims = self._claims(token)
         except jwt.ExpiredSignatureError:
             return Response(401, _error("PGRST303", "JWT expired"),
                             {"WWW-Authenticate": 'Bearer error="invalid_token", '
@@ -204,23 +201,37 @@ class PostgREST:
                 if self._pre_request_exists(cur):
                     cur.execute(sql.SQL("select {}()").format(
                         sql.Identifier(*PRE_REQUEST.split("."))))
-                cur.execute(query, params)
-                row = cur.fetchone()
-                cur.execute(
-                    "select nullif(current_setting('response.status', true), ''), "
-                    "nullif(current_setting('response.headers', true), '')"
+                # As PostgREST: the call in a CTE, the response GUCs read in the same statement.
+                body_sql = (
+                    "(select pgrst_scalar::text from pgrst_source)" if scalar
+                    else "(select coalesce(json_agg(_t), '[]')::text from pgrst_source as _t)"
                 )
-                status_text, headers_text = cur.fetchone()
+                cur.execute(sql.SQL(
+                    "with pgrst_source as ({}) select " + body_sql + ", "
+                    "nullif(current_setting('response.status', true), ''), "
+                    "nullif(current_setting('response.headers', true), '')"
+                ).format(query), params)
+                body_text, status_text, headers_text = cur.fetchone()
             self.conn.commit()
         except psycopg.Error as exc:
             self.conn.rollback()
             return _from_error(exc, role)
-        body = json.loads(row[0]) if row and row[0] is not None else None
+        body = json.loads(body_text) if body_text is not None else None
         status = int(status_text) if status_text else 200
         out_headers: dict[str, str] = {}
         for item in json.loads(headers_text) if headers_text else []:
             out_headers.update({k: str(v) for k, v in item.items()})
         return Response(status, body, out_headers)
+
+    def _claims(self, token: str | None) -> dict[str, Any]:
+        """Verified claims; like PostgREST's JWT cache, valid only until the token's exp."""
+        if not token:
+            return {"role": "anon"}
+        cached = self._jwt_cache.get(token)
+        if cached is None or cached["exp"] <= time.time():
+            cached = tokens.verify(token, self.jwt_secret)
+            self._jwt_cache[token] = cached
+        return cached
 
     def _pre_request_exists(self, cur: psycopg.Cursor[Any]) -> bool:
         if self._has_pre_request is None:

@@ -1,0 +1,32 @@
+"""Helpers for benchmarks: a scratch database migrated like the tests' template."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Callable, Iterator
+
+from tests.harness import databases
+
+
+@contextlib.contextmanager
+def scratch_database(name: str) -> Iterator[str]:
+    """A fresh database brought up by compat + `supabase db push`, dropped afterwards."""
+    url = databases.create_migrated(f"wayfare_bench_{name}_{os.getpid()}")
+    try:
+        yield url
+    finally:
+        databases.drop(url.rsplit("/", 1)[-1])
+
+
+def rate(fn: Callable[[int], None], n: int) -> float:
+    """Calls per second of fn(i) for i in range(n)."""
+    started = time.perf_counter()
+    for i in range(n):
+        fn(i)
+    return n / (time.perf_counter() - started)
+
+
+def best_of(runs: int, measure: Callable[[], float]) -> float:
+    return max(measure() for _ in range(runs))

@@ -1,0 +1,71 @@
+"""create_trip with an Idempotency-Key through the PostgREST-faithful path, against a plain
+`insert into public.trips` on the same server, in the same run.
+
+    python -m bench.core_bench [--calls 2000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import uuid
+
+import psycopg
+
+from bench.common import best_of, rate, scratch_database
+from tests.harness import databases
+from tests.harness.postgrest import PostgREST
+from tests.harness.users import create_user
+
+
+def run(calls: int) -> dict[str, float]:
+    with scratch_database("core") as url:
+        user = create_user(url)
+        name = url.rsplit("/", 1)[-1]
+        api = PostgREST(databases.url_for(name, user="authenticator"))
+        plain = psycopg.connect(url, autocommit=True)
+        try:
+            def rpc_call(i: int) -> None:
+                response = api.rpc("create_trip", {"title": f"Trip {i}"}, token=user.token,
+                                   headers={"Idempotency-Key": str(uuid.uuid4())})
+                assert response.status == 201, response.body
+
+            def plain_insert(i: int) -> None:
+                plain.execute("insert into public.trips (user_id, title) values (%s, %s)",
+                              (user.id, f"Trip {i}"))
+
+            def rest_insert(i: int) -> None:
+                assert api.insert("trips", {"title": f"Trip {i}"},
+                                  token=user.token).status == 201
+
+            rate(rpc_call, 200)  # warm up
+            rate(plain_insert, 200)
+            results = {
+                "plain_insert_per_s": best_of(3, lambda: rate(plain_insert, calls)),
+                "postgrest_insert_per_s": best_of(3, lambda: rate(rest_insert, calls)),
+                "idempotent_rpc_per_s": best_of(3, lambda: rate(rpc_call, calls)),
+            }
+        finally:
+            api.close()
+            plain.close()
+    results["ratio_rpc_vs_plain_insert"] = (
+        results["idempotent_rpc_per_s"] / results["plain_insert_per_s"])
+    results["ratio_rpc_vs_postgrest_insert"] = (
+        results["idempotent_rpc_per_s"] / results["postgrest_insert_per_s"])
+    return results
+
+
+def main(argv: list[str] | None = None) -> dict[str, float]:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--calls", type=int, default=2000)
+    args = parser.parse_args(argv)
+    results = run(args.calls)
+    print("== core API: create_trip with Idempotency-Key vs plain insert")
+    for key, value in results.items():
+        print(f"  {key:32s} {value:10.2f}")
+    verdict = "meets" if results["ratio_rpc_vs_plain_insert"] >= 0.5 else "MISSES"
+    print(f"  target: ratio >= 0.50 -> {verdict}")
+    return results
+
+
+if __name__ == "__main__":
+    main()
