@@ -5,11 +5,12 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 : "${DATABASE_URL:=postgresql://postgres:postgres@127.0.0.1:54322/postgres}"
 db="wayfare_pgtap"
 url="${DATABASE_URL%/*}/$db"
-psql "$DATABASE_URL" -qX -v ON_ERROR_STOP=1 -c "drop database if exists $db with (force)" \
+PGOPTIONS="-c client_min_messages=warning" psql "$DATABASE_URL" -qX -v ON_ERROR_STOP=1 \
+  -c "drop database if exists $db with (force)" \
   -c "create database $db"
 scripts/stack.sh migrate "$url"
 PGOPTIONS="-c client_min_messages=warning" psql "$url" -qX -v ON_ERROR_STOP=1 \
   -f supabase/tests/helpers/setup.sql
 PGOPTIONS='-c search_path=public,extensions' pg_prove -d "$url" --ext .sql -r "$@" \
   supabase/tests/database/
-psql "$DATABASE_URL" -qX -c "drop database if exists $db with (force)"
+PGOPTIONS="-c client_min_messages=warning" psql "$DATABASE_URL" -qX -c "drop database if exists $db with (force)"
