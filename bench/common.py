@@ -14,6 +14,7 @@ from tests.harness import databases
 def scratch_database(name: str) -> Iterator[str]:
     """A fresh database brought up by compat + `supabase db push`, dropped afterwards."""
     url = databases.create_migrated(f"wayfare_bench_{name}_{os.getpid()}")
+    databases.relax_rate_limits(url)
     try:
         yield url
     finally:

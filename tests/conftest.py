@@ -37,8 +37,11 @@ def clones(template_db: str) -> Iterator[databases.Clones]:
 
 @pytest.fixture(scope="session")
 def db_url(clones: databases.Clones) -> str:
-    """The run's shared database: tests isolate themselves by using their own users."""
-    return clones.make()
+    """The run's shared database: tests isolate themselves by using their own users. Its
+    rate limits are raised so that only tests about them (on fresh databases) meet them."""
+    url = clones.make()
+    databases.relax_rate_limits(url)
+    return url
 
 
 @pytest.fixture

@@ -74,3 +74,9 @@ class Clones:
         for name in self.made:
             drop(name)
         self.made.clear()
+
+
+def relax_rate_limits(url: str) -> None:
+    """Limits high enough never to trip (the counting still runs)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("update private.rate_limits set max_requests = 1000000")
