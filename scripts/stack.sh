@@ -118,7 +118,7 @@ migrate_url() {
   local url="$1"
   psql_url "$url" -f "$ROOT/scripts/supabase_compat.sql" >/dev/null
   local sep='?'; case "$url" in *\?*) sep='&' ;; esac
-  (cd "$ROOT" && "$SUPABASE" db push --db-url "${url}${sep}sslmode=disable" --yes </dev/null \
+  (cd "$ROOT" && "$SUPABASE" db push --db-url "${url}${sep}sslmode=disable" --include-all --yes </dev/null \
     >/tmp/wayfare-push.$$ 2>&1) || { cat /tmp/wayfare-push.$$ >&2; rm -f /tmp/wayfare-push.$$; exit 1; }
   rm -f /tmp/wayfare-push.$$
 }
