@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 : "${DATABASE_URL:=postgresql://postgres:postgres@127.0.0.1:54322/postgres}"
-db="wayfare_pgtap"
+db="wayfare_pgtap_$$"
 url="${DATABASE_URL%/*}/$db"
 PGOPTIONS="-c client_min_messages=warning" psql "$DATABASE_URL" -qX -v ON_ERROR_STOP=1 \
   -c "drop database if exists $db with (force)" \
