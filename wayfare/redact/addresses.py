@@ -1,0 +1,180 @@
+"""Street addresses, with the unit, city and postal code that directly follow them.
+
+Three shapes of street line are recognised, all of which need a house number (so landmarks
+such as "Washington Square" or "Plaza Mayor" are left alone):
+
+* number first, English street types: "221B Baker Street", "1600 Pennsylvania Ave NW",
+  "10 rue de Rivoli" (French types, any case);
+* type first, Romance languages: "Calle Mayor 5", "Via del Corso 123", "Rua Augusta, 1500";
+* Germanic compound names: "Friedrichstraße 43", "Prinsengracht 263", "Hauptstr. 5".
+
+After the street line the match extends over a unit ("Apt 4B", "Suite 200"), a postal code
+with its city ("28013 Madrid", "75001 Paris") or a city followed by a state and/or postal code
+("Washington, DC 20500", "London NW1 6XE", "Sydney NSW 2000"). A bare postal code elsewhere in
+the text is not an address.
+"""
+
+from __future__ import annotations
+
+from .patterns import LOW, MONTH, UP, lazy
+from .types import Finding, PiiType
+
+# A capitalised word, allowing "St.", "O'Connell", "Saint-Honoré".
+_W = rf"[{UP}][{LOW}A-Za-z'\u2019.\-]*"
+# The same with a lower-case second letter: "Mayor", "St." but not "BA" or "EUR".
+_WL = rf"[{UP}][{LOW}][{LOW}A-Za-z'\u2019.\-]*"
+_NUM = r"\d{1,5}(?:[-\u2013]\d{1,5})?[A-Za-z]?(?![\w]|[.,:/]\d)"  # 221B, 12-14, 5
+_EN_TYPES = (
+    r"Street|Avenue|Ave|Av|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Court|Ct|Place|Pl"
+    r"|Terrace|Ter|Way|Square|Sq|Parkway|Pkwy|Highway|Hwy|Close|Crescent|Cres|Gardens|Gdns"
+    r"|Mews|Row|Circle|Cir|Trail|Trl|Alley|Plaza|Walk|Grove|Hill|Embankment|Quay|Wharf|Loop"
+    r"|Pike|Expressway|Freeway|Broadway|Causeway|Esplanade|Promenade|Parade|Rise|Vale|View"
+)
+_FR_TYPES = (
+    r"rue|avenue|av\.|boulevard|bd|blvd|place|quai|allée|impasse|chemin|cours|route|passage"
+    r"|faubourg|square|rond-point"
+)
+_NAME_LINK = r"(?:de|du|des|la|le|les|l['\u2019]|d['\u2019]|of|the|y|e)"
+_DIRECTION = r"(?:N|S|E|W|NE|NW|SE|SW|North|South|East|West)\b"
+
+# Months and weekdays are never street names: "3 December Times Square", "Plaza Mayor Dec 3".
+_NOT_CALENDAR = (
+    rf"(?!(?:{MONTH}|Mon|Tue|Wed|Thu|Fri|Sat|Sun|Monday|Tuesday|Wednesday|Thursday|Friday"
+    r"|Saturday|Sunday)\.?\b)"
+)
+# Street-name words: "Baker", "St.", "5th", or one capital ("2211 N Lamar Blvd"); not codes
+# such as "EUR" or "BA" ("450 EUR Times Square" is a price and a landmark).
+_EN_WORD = rf"{_NOT_CALENDAR}(?:{_WL}|[A-Z]\.?|\d{{1,3}}(?:st|nd|rd|th))\s+"
+# "221B Baker Street", "1600 Pennsylvania Ave NW", "725 5th Avenue", "12 Main St".
+# A street name is required before the type, so "5 St Pancras", "2 Dr. Smith" and "1 Plaza"
+# are not streets.
+_NUMBER_FIRST_EN = (
+    rf"{_NUM}\s+(?:{_EN_WORD}){{1,4}}(?:{_EN_TYPES}|St|Dr)\b\.?"
+    rf"(?:\s+{_DIRECTION})?"
+)
+_NUMBER_FIRST_EN_BARE = rf"{_NUM}\s+Broadway\b"
+# "10 rue de Rivoli", "5 avenue Anatole France", "12 bis rue des Écoles".
+_NUMBER_FIRST_FR = (
+    rf"{_NUM}(?:\s?(?:bis|ter))?,?\s+(?i:{_FR_TYPES})\s+"
+    rf"(?:{_NAME_LINK}\s*)*{_W}(?:[ \-](?:{_NAME_LINK}\s*)*{_W}){{0,3}}"
+)
+_ROMANCE_TYPES = (
+    r"Calle|C/|Avenida|Avda\.?|Av\.|Paseo|Pº|Plaza|Pza\.?|Carrer|Passeig|Rambla|Ronda|Camino"
+    r"|Carretera|Travesía|Via|Viale|Piazza|Piazzale|Corso|Largo|Vicolo|Lungotevere|Rua|Travessa"
+    r"|Praça|Avenue|Rue|Boulevard|Calzada|Callejón|Avinguda|Plaça"
+)
+_ROMANCE_LINK = (
+    r"(?:de|del|de la|de las|de los|dels|della|delle|dei|degli|di|da|do|dos|das|la|el|los"
+    r"|las|d['\u2019]|dell['\u2019]|des|du)"
+)
+# "Calle Mayor 5", "Calle de Alcalá, 45", "Via dei Coronari 12", "Avenida Paulista, 1578".
+# A number followed by a unit or currency is a quantity: "Plaza Mayor 450 EUR", "Via Roma 2 km".
+_NOT_QUANTITY = (
+    r"(?!\s*(?:EUR|USD|GBP|CHF|JPY|AUD|CAD|€|\$|£|¥|%|°|(?i:km|m|mi|miles|ft|min|mins|minutes"
+    r"|h|hr|hrs|hours?|days?|nights?|steps|people|persons|adults|kids|pax|stars?|euros?"
+    rf"|dollars?|pounds?|{MONTH})\b))"  # ... or by a month: "Plaza Mayor 3 December"
+)
+# Words that make "Plaza Hotel 5" or "Via Rail 2" a business, not a street.
+_NOT_STREET = (
+    r"(?!(?:Hotel|Hostel|Inn|Resort|Suites?|Station|Airport|Express|Rail|Train|Bus|Tours?|Gate"
+    r"|Terminal|Mall|Center|Centre|Cinema|Theatre|Theater|Bar|Club|Restaurant|Café|Cafe"
+    r"|Day|Night|Platform|Room|Seat|Flight)\.?\b)" + _NOT_CALENDAR
+)
+_TYPE_FIRST = (
+    rf"(?:{_ROMANCE_TYPES})\s+(?:{_ROMANCE_LINK}\s+)*{_NOT_STREET}{_WL}"
+    rf"(?:\s+(?:{_ROMANCE_LINK}\s+)*{_NOT_STREET}{_WL}){{0,3}}"
+    rf",?\s+(?:n[º°o]\.?\s*)?(?!(?:19|20)\d\d\b){_NUM}{_NOT_QUANTITY}"
+)
+_GERMANIC_SUFFIX = (
+    r"straße|strasse|str\.|gasse|weg|platz|allee|damm|ufer|chaussee|gracht|straat|laan"
+    r"|plein|kade|steeg|singel|gade|gatan|vägen|veien|vej"
+)
+# "Friedrichstraße 43", "Prinsengracht 263", "Hauptstr. 5".
+_GERMANIC = (
+    rf"[{UP}][{LOW}A-Za-z\-]*(?:{_GERMANIC_SUFFIX})\s+(?!(?:19|20)\d\d\b){_NUM}{_NOT_QUANTITY}"
+)
+
+_UNIT = (
+    r"(?:,?\s+\d{1,2}[º°ª](?:\s?[A-Z0-9])?(?![\w])"  # Spanish floor and door: "2º B"
+    r"|,?\s+(?i:(?:apt|apartment|suite|ste|unit|flat|fl|floor|piso|puerta|planta|escalera"
+    r"|esc|bte|étage|etage|interno|int|scala)\b\.?|\#)\s*\#?\s*[\dA-Za-z][\w\-]{0,4}(?:[º°ª])?)?"
+)
+_POSTCODE = (
+    r"(?:\d{5}(?:-\d{4})?"  # US ZIP(+4), FR, DE, ES, IT
+    r"|[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}"  # UK
+    r"|[A-Z]\d[A-Z]\s?\d[A-Z]\d"  # Canada
+    r"|\d{4}\s?[A-Z]{2}(?![\w])"  # Netherlands
+    r"|\d{3}-\d{4}"  # Japan
+    r"|\d{4}-\d{3}"  # Portugal
+    r"|\d{4})"  # AU, CH, AT, BE, DK...
+)
+_STATE = r"(?:[A-Z]{2,3})"
+_CITY = rf"{_W}(?:[ \-]{_W}){{0,2}}"
+# ", 28013 Madrid" / ", London NW1 6XE" / ", Washington, DC 20500" / ", Sydney NSW 2000" / ", Paris"
+_TAIL = (
+    rf"(?:,?\s+{_POSTCODE}\s+{_CITY}"
+    rf"|,\s*{_CITY}(?:,?\s+{_STATE})?(?:,?\s+{_POSTCODE})?(?![\w])"
+    rf"|,?\s+{_POSTCODE}(?![\w]))?"
+)
+# Japanese block addresses: "1-1-2 Oshiage, Sumida-ku" (the ward/city suffix is required).
+_JAPANESE = (
+    rf"\d{{1,2}}-\d{{1,2}}(?:-\d{{1,3}})?\s+{_W},\s+[{UP}][{LOW}]+-(?:ku|shi|cho|machi|gun|mura)\b"
+)
+_STREET = (
+    rf"(?:{_NUMBER_FIRST_EN}|{_NUMBER_FIRST_EN_BARE}|{_NUMBER_FIRST_FR}|{_TYPE_FIRST}|{_GERMANIC}"
+    rf"|{_JAPANESE})"
+)
+_ADDRESS = lazy(rf"(?<![\w.,/:$€£¥#+-])(?:{_STREET}){_UNIT}{_TAIL}")
+# A house number that looks like a year (1900-2099) needs an address cue right before it:
+# "at 2026 Market Street" is an address, "in 2026 Washington Square ..." or "steps 2026 ..." not.
+_YEAR_FIRST = lazy(r"(?:19|20)\d\d\s")
+_YEAR_CUE = lazy(
+    r"(?:(?i:\b(?:at|to|address|live|lives|living|stay|staying|from|is|deliver|ship|send|visit)"
+    r"\s*:?\s*)|:\s*)$"
+)
+# Units written before the street: "Flat 3, 12 Hill Road".
+_LEADING_UNIT = lazy(r"(?i:(?:apt\.?|apartment|suite|unit|flat)\s*#?\s*\w{1,5},?\s*)$")
+# A word after the last comma that starts the next clause rather than naming a city.
+_NOT_A_CITY = frozenset(
+    "from to on at in for and or but then near next by via until before after day night"
+    " week check please thanks".split()
+)
+# Numbers that are not house numbers: "Day 2 Times Square", "Gate 4 Terminal Drive".
+_NOT_HOUSE_NUMBER = lazy(
+    r"(?:(?i:\b(?:day|days|week|night|nights|stop|step|no|nr|number|option|route|bus|line|platform"
+    r"|terminal|gate|exit|pier|track|stage|level|floor|room|zone|part|leg|point|seat|row|car"
+    r"|coach|train|flight|tram|metro|hall|booth|stand|door|top|best|only|about|over|under)"
+    rf"\s*[#:.]?\s*|\b{MONTH}\.?\s+)"  # ... a date: "Dec 3 Times Square"
+    r"|\b[A-Z][A-Z0-9]{1,3}\s?"  # ... a carrier code: "BA 117 Washington Square", "ICE 578"
+    r"|\d\s+)$"  # ... or another number: "flight 117 2026 Times Square"
+)
+
+
+def _trim(text: str, start: int, end: int) -> int:
+    """Drop a trailing ', Word' that is really the start of the next clause."""
+    comma = text.rfind(",", start, end)
+    if comma > start:
+        rest = text[comma + 1 : end].split()
+        if rest and not rest[0].isupper() and rest[0].lower() in _NOT_A_CITY:
+            return comma
+    while end > start and text[end - 1] in " ,.":
+        end -= 1
+    return end
+
+
+def detect(text: str) -> list[Finding]:
+    found: list[Finding] = []
+    for m in _ADDRESS().finditer(text):
+        start, end = m.span()
+        if text[start].isdigit() and _NOT_HOUSE_NUMBER().search(text, max(0, start - 12), start):
+            continue
+        if _YEAR_FIRST().match(text, start) and not _YEAR_CUE().search(
+            text, max(0, start - 12), start
+        ):
+            continue
+        lead = _LEADING_UNIT().search(text, max(0, start - 16), start)
+        if lead:
+            start = lead.start()
+        end = _trim(text, start, end)
+        found.append(Finding(PiiType.ADDRESS, start, end))
+    return found

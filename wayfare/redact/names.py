@@ -1,0 +1,251 @@
+"""Person names, found only in context.
+
+A name is one to four capitalised words ("Maria Gonzalez", "Siobhan O'Connor", "José María
+de la Cruz") right after a cue:
+
+* introductions: "my name is", "I'm", "I am", "this is";
+* labels: "name:", "passenger:", "guest name:", "the passenger is", "account holder";
+* titles: "Mr.", "Mrs", "Ms", "Dr.", "Mme", "Herr", "Señora" (the title itself stays);
+* companions and bookings: "traveling with", "joined by", "booked for", "reservation under",
+  "in the name of", "my wife", "my son is", "tell", "ask";
+* greetings and sign-offs: "Hi Maria,", "Dear Mr. Tanaka", "Thanks, Priya", "Sure, Olivia!".
+
+or right before one: "Maria and I are flying", "Maria here -", "Maria is my travel buddy".
+
+Lists continue a match: "passengers: John Smith, Jane Smith and Leo Smith". Airline-style
+"GONZALEZ/MARIA MS" is caught without a cue. Candidates that are cities, airlines, hotels,
+weekdays, landmarks and the like (``lexicon``) are dropped, so "flying with Delta", "booked for
+Kyoto" and "tickets for Lincoln Memorial" stay as they are.
+"""
+
+from __future__ import annotations
+
+from .lexicon import FUNCTION_WORDS, HARD_STOP, PLACE_SUFFIX, SOFT_STOP
+from .patterns import CAP_WORD, LOW, UP, lazy
+from .types import Finding, PiiType
+
+_PARTICLE = (
+    r"(?:de|da|del|della|di|do|dos|das|du|van|von|der|den|ter|le|la|bin|binti|ibn|al|el|y"
+    r"|Ó|Ní|Nic|Mac)"
+)
+_INITIAL = rf"[{UP}]\."
+_CAPS_WORD = rf"[{UP}]{{2,}}(?:[-'\u2019][{UP}]+)*"
+_WORD_OR_INITIAL = rf"(?:{CAP_WORD}|{_INITIAL})"
+_END = r"(?![\w]|-\w)"  # "Senso-ji" is not the name "Senso"
+# One to four name words; particles between words ("Ludwig van Beethoven", "Daniel Ó Briain").
+# A first word may have a lower-case hyphen part when a surname follows ("Ji-woo Park"); at the
+# end of a name it may not ("tickets for Senso-ji").
+_FIRST_WORD = rf"(?:{CAP_WORD}-[{LOW}]+(?=[ \t]+[{UP}])|{_WORD_OR_INITIAL})"
+_SEQ = rf"{_FIRST_WORD}(?:[ \t]+(?:{_PARTICLE}[ \t]+){{0,2}}{_WORD_OR_INITIAL}){{0,3}}{_END}"
+_NAME_SEQ = lazy(_SEQ)
+_NAME_SEQ_AFTER_TITLE = lazy(rf"(?:{_PARTICLE}[ \t]+){{0,2}}{_SEQ}")  # "Mr. de la Cruz"
+_CAPS_SEQ = lazy(rf"{_CAPS_WORD}(?:[ \t]+{_CAPS_WORD}){{0,3}}(?![\w])")
+_LOWER_SEQ = lazy(r"[a-zà-ÿ][a-zà-ÿ'\-]+(?:[ \t]+[a-zà-ÿ][a-zà-ÿ'\-]+){0,2}")
+_WORD = lazy(r"\S+")
+
+_LIST_SEP = lazy(r"(?:[ \t]*,[ \t]*(?:(?i:and)[ \t]+)?|[ \t]+(?i:and|&|y|et|und)[ \t]+)")
+_GAP = lazy(
+    r"[ \t]*(?:(?i:is|was|are|'s|\u2019s|named|called)[ \t]+)?(?:[:=\-\u2013\u2014,][ \t]*)?"
+)
+_TITLE_WORDS = (
+    r"Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Mme|Mlle|Sr|Sra|Srta|Herr|Frau|Señor|Señora|Señorita|Monsieur"
+    r"|Madame|Signor|Signora|MR|MRS|MS|DR"
+)
+_TITLE = rf"\b(?:{_TITLE_WORDS})\.?(?:[ \t]*(?:&|and)[ \t]*(?:{_TITLE_WORDS})\.?)?(?=[ \t])"
+_TITLE_THEN_SPACE = lazy(rf"{_TITLE}[ \t]*")
+
+_MY_NAME = (
+    r"my\s+name\s+is|my\s+name['\u2019]s|name\s+is|i\s+am\s+called|i['\u2019]m\s+called"
+    r"|my\s+names?\s+are"
+)
+_LABEL = (
+    r"(?:full|first|last|given|sur|family|guest|passenger|traveller|traveler|contact|holder"
+    r"|cardholder|booker|lead)?\s*names?\s*(?:is\s*)?[:=]"
+    r"|name\s+on\s+(?:the\s+|my\s+|your\s+|his\s+|her\s+)?(?:card|booking|ticket|reservation"
+    r"|passport)(?:\s+(?:is|reads|says))?"
+    r"|(?:lead\s+|main\s+|primary\s+)?(?:passenger|passengers|guest|guests|traveller|travellers"
+    r"|traveler|travelers|pax|contact|emergency\s+contact|cardholder|card\s+holder"
+    r"|account\s+holder|occupant|attendee|adult|child|infant)"
+    r"\s*(?:\d{1,2}|#\d{1,2})?\s*(?:[:=\-\u2013]|\s(?:is|are|will\s+be)\b)"
+    r"|account\s+holder|card\s*holder|beneficiary"
+    r"|contact\s+person(?:\s+\w+){0,3}\s*[:=]"
+    r"|(?:(?:booking|booked|reservation|table|room|tickets?)\s+)?for\s+(?:one|two|three|four|five"
+    r"|six|\d)(?:\s+(?:people|persons|adults|guests|pax"
+    r"|travell?ers|passengers))?\s*:"
+)
+_INTRO = (
+    r"i['\u2019]m|i\s+am|this\s+is"
+    r"|it['\u2019]s(?=[ \t]+\S+[ \t]+(?:again|here|speaking|from)\b)"  # "It's Tomasz again"
+)
+_GREETING = (
+    r"hi|hello|hey|dear|thanks|thank\s+you|cheers|regards|best|sincerely|kind\s+regards"
+    r"|best\s+regards|warm\s+regards|many\s+thanks|bye|welcome|welcome\s+back|congrats"
+    r"|congratulations|good\s+(?:morning|afternoon|evening)"
+)
+_ACK = r"sure|got\s+it|ok|okay|perfect|great|of\s+course|no\s+problem|sorry|noted|done"
+_RELATION = (
+    r"(?:my|his|her|our|their)\s+(?:wife|husband|partner|spouse|son|daughter|kids?|children|child|mom|mum|mother"
+    r"|dad|father|brother|sister|friend|friends|colleague|colleagues|boss|fianc[ée]e?"
+    r"|girlfriend|boyfriend|grandma|grandmother|grandpa|grandfather|aunt|uncle|cousin|niece"
+    r"|nephew|baby|parents|in-laws|mother-in-law|father-in-law|coworker|co-worker|assistant"
+    r"|manager|teenager|toddler|stepson|stepdaughter|twins|travel\s+buddy|plus[\s-]one)"
+)
+_COMPANION = (
+    r"(?:travel(?:l)?ing|going|flying|coming|staying|sharing(?:\s+a\s+room)?|visiting|meeting"
+    r"|joining\s+me|together)\s+with|(?:joined|accompanied)\s+by|along\s+with|together\s+with"
+    r"|(?:booked|booking|book|reserved|reserve|reservation|reservations|ticket|tickets|seat"
+    r"|room|upgrade|cancel|cancellation|check-?in|boarding\s+pass(?:es)?|transfer|pickup"
+    r"|pick\s+up|itinerary|reminder|table|message|note|gift|cake|flowers)\s+(?:is\s+|was\s+"
+    r"|are\s+)?(?:for|under)"
+    r"|(?:is|are|was|['\u2019]s)\s+under|under\s+the\s+name(?:\s+of)?|in\s+the\s+name\s+of"
+    r"|on\s+behalf\s+of|registered\s+(?:to|under)|addressed\s+to|made\s+out\s+to|issued\s+to"
+    r"|(?:add|adding|remove|removing)\s+passenger|tell|ask|remind|let|inform|notify|email|text"
+)
+_CUES = lazy(
+    rf"(?:\b(?i:(?P<myname>{_MY_NAME})|(?P<label>{_LABEL})|(?P<intro>{_INTRO})"
+    rf"|(?P<relation>{_RELATION})|(?P<companion>{_COMPANION}))(?![\w])"
+    rf"|(?P<greeting>\b(?i:{_GREETING}))(?=[ \t]*,?[ \t]*[{UP}])"
+    rf"|(?P<ack>\b(?i:{_ACK}))(?=[ \t]*,[ \t]*[{UP}])"
+    rf"|(?P<form>\b(?:Name|NAME))(?=[ \t]+[{UP}])"
+    rf"|(?P<title>{_TITLE}))"
+)
+# First words of every cue above (lower-cased). Scanning the whole text with _CUES is slow, so
+# detect() only tries _CUES.match where a word from this set starts. Keep in sync with the cues.
+_CUE_START = frozenset(
+    """
+    my his her our their name names i i'm i\u2019m full first last given sur family guest guests
+    passenger passengers
+    traveller travellers traveler travelers contact holder cardholder booker lead main primary
+    pax emergency card account occupant attendee adult child infant beneficiary booking booked
+    reservation reservations table room ticket tickets for this it's it\u2019s hi hello hey dear
+    thanks thank cheers regards best sincerely kind warm many bye welcome congrats
+    congratulations good sure got ok okay perfect great of no sorry noted done traveling
+    travelling going flying coming staying sharing visiting meeting joining together joined
+    accompanied along book reserved reserve seat upgrade cancel cancellation check-in checkin
+    boarding transfer pickup pick itinerary reminder message note gift cake flowers is are was
+    under in on registered addressed made issued add adding remove removing tell ask remind let
+    inform notify email text mr mrs ms miss mx dr prof mme mlle sr sra srta herr frau señor
+    señora señorita monsieur madame signor signora
+    """.split()
+)
+_WORD_START = lazy(r"[^\W\d_][\w'\u2019-]*")
+
+# Cues after the name: "Maria and I", "Maria here", "Maria is my travel buddy".
+_POSTFIX = lazy(
+    r"(?=[ \t]+(?:(?:and|&)[ \t]+I\b|here\b(?![ \t]+(?:is|are|in|at|for))|is[ \t]+my\b"
+    r"|(?:and|&)[ \t]+me\b))"
+)
+_BEFORE_POSTFIX = lazy(rf"{_WORD_OR_INITIAL}(?:[ \t]+{_WORD_OR_INITIAL}){{0,3}}$")
+_PNR_TITLES = r"(?:MR|MRS|MS|MISS|MSTR|DR|CHD|INF)"
+# "GONZALEZ/MARIA MS": needs a title after it, or a cue before it ("the ticket says
+# NGUYEN/LAN"), so that routes like "JFK/LHR" stay.
+_PNR_NAME = lazy(
+    rf"\b(?P<name>{_CAPS_WORD}/{_CAPS_WORD}(?:[ \t]+(?!{_PNR_TITLES}\b){_CAPS_WORD})?)"
+    rf"(?P<title>[ \t]*{_PNR_TITLES}\b)?"
+)
+_PNR_CUE = lazy(
+    r"(?i:\b(?:name|names|ticket|passenger|passengers|boarding\s+pass|pnr|says|reads|shows)\b)"
+)
+_ENDS_NAME = lazy(r"[ \t]*(?:[,.!?;:)|<(\n\u2014\u2013-]|$)")
+
+
+def _keep(words: list[str], kind: str) -> int:
+    """How many leading words of a candidate to keep as a name (0 = not a name)."""
+    if kind == "title":
+        return len(words)
+    keep = 0
+    for w in words:
+        if w.lower().rstrip(".") in HARD_STOP:
+            break
+        keep += 1
+    if keep == 0:
+        return 0
+    core = [w.lower() for w in words[:keep] if not w.endswith(".")]
+    if not core or all(w in SOFT_STOP or w in HARD_STOP for w in core):
+        return 0
+    if core[-1] in PLACE_SUFFIX:
+        return 0
+    return keep
+
+
+def _match_name(text: str, pos: int, kind: str) -> tuple[int, int] | None:
+    """A name starting at ``pos`` (after the cue and its punctuation), or None."""
+    m = (_NAME_SEQ_AFTER_TITLE if kind == "title" else _NAME_SEQ)().match(text, pos)
+    if m is None and kind in ("myname", "label", "title", "form"):
+        m = _CAPS_SEQ().match(text, pos)
+    if m is None and kind == "myname":
+        m = _LOWER_SEQ().match(text, pos)
+        if m is None:
+            return None
+        words = list(_WORD().finditer(text, m.start(), m.end()))
+        keep = 0
+        for w in words:
+            if w[0] in FUNCTION_WORDS or w[0] in HARD_STOP:
+                break
+            keep += 1
+        return (m.start(), words[keep - 1].end()) if keep else None
+    if m is None:
+        return None
+    words = list(_WORD().finditer(text, m.start(), m.end()))
+    keep = _keep([w[0] for w in words], kind)
+    if keep == 0:
+        return None
+    end = words[keep - 1].end()
+    if kind in ("greeting", "ack") and not _ENDS_NAME().match(text, end):
+        return None  # "Hi Maria," yes; "Best Western hotels" no
+    return m.start(), end
+
+
+_LEADING_NOT_NAME = HARD_STOP | FUNCTION_WORDS
+
+
+def _postfix_names(text: str) -> list[Finding]:
+    found: list[Finding] = []
+    for anchor in _POSTFIX().finditer(text):
+        m = _BEFORE_POSTFIX().search(text, max(0, anchor.start() - 80), anchor.start())
+        if m is None:
+            continue
+        words = list(_WORD().finditer(text, m.start(), m.end()))
+        while words and words[0][0].lower() in _LEADING_NOT_NAME:
+            words.pop(0)  # "Yesterday Maria and I", "Hi Maria here"
+        if words and (keep := _keep([w[0] for w in words], "postfix")) == len(words):
+            found.append(Finding(PiiType.NAME, words[0].start(), words[keep - 1].end()))
+    return found
+
+
+def detect(text: str) -> list[Finding]:
+    found: list[Finding] = []
+    resume = 0
+    for word in _WORD_START().finditer(text):
+        if word.start() < resume or word[0].lower() not in _CUE_START:
+            continue
+        cue = _CUES().match(text, word.start())
+        if cue is None:
+            continue
+        resume = cue.end()
+        kind = cue.lastgroup or "label"
+        gap = _GAP().match(text, cue.end())
+        pos = gap.end() if gap else cue.end()
+        if kind != "title":
+            # "my wife, Dr. Anna Weber" / "passenger: Mr. Tanaka": the title is not the name.
+            title = _TITLE_THEN_SPACE().match(text, pos)
+            if title:
+                pos, kind = title.end(), "title"
+        span = _match_name(text, pos, kind)
+        while span is not None:
+            found.append(Finding(PiiType.NAME, span[0], span[1]))
+            sep = _LIST_SEP().match(text, span[1])
+            if sep is None:
+                break
+            pos, kind = sep.end(), "list"
+            title = _TITLE_THEN_SPACE().match(text, pos)
+            if title:
+                pos, kind = title.end(), "title"
+            span = _match_name(text, pos, kind)
+    if " and " in text or " & " in text or " here" in text or " is my" in text:
+        found.extend(_postfix_names(text))
+    if "/" in text:
+        for m in _PNR_NAME().finditer(text):
+            if m["title"] or _PNR_CUE().search(text, max(0, m.start() - 24), m.start()):
+                found.append(Finding(PiiType.NAME, m.start("name"), m.end("name")))
+    return found
