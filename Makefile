@@ -58,4 +58,4 @@ web: deps db
 	@$(PY) -m webhook
 
 bench: deps db
-	@$(PY) -m bench
+	@scripts/bench.sh
