@@ -33,6 +33,7 @@ any_timestamp = st.one_of(any_date, st.datetimes().map(lambda d: d.isoformat() +
 @pytest.fixture(scope="module")
 def prop_api(clones: databases.Clones) -> Iterator[tuple[PostgREST, User]]:
     url = clones.make()
+    databases.relax_rate_limits(url)
     user = create_user(url)
     client = PostgREST(databases.url_for(url.rsplit("/", 1)[-1], user="authenticator"))
     yield client, user
