@@ -1,0 +1,375 @@
+"""The worker: a claim loop, handler threads, and the threads that keep leases alive.
+
+    claim loops     main thread (+ `claimers - 1` threads): claim jobs (private.claim_jobs)
+                    when there is room and write completions (private.complete_jobs), both
+                    batched; sleep until LISTEN, a handler thread or the poll timer wakes them.
+                    With two loops one claim's round trip and commit overlap another's.
+    handler threads run jobs (runner.py), `concurrency` of them
+    heartbeat       extends leases, relays cancellations, recovers expired leases (heartbeat.py)
+    listener        LISTEN wayfare_jobs / wayfare_job_cancel (listener.py)
+
+How many jobs a claim takes: a type whose handler is fast (stats.py) is claimed in batches of
+`batch` as soon as no more than one batch is left (so the next claim's round trip overlaps the
+handlers' work on the current one), and handed to the handler threads in chunks;
+any other type only into idle handler threads, one job each. Completions ride along with the
+next claim, in its transaction (one commit for both); they are written alone when no claim
+comes within 10 ms, and at once when nothing else is running.
+
+On SIGTERM/SIGINT: stop claiming, give jobs not yet started back, let running jobs finish for
+up to `shutdown_timeout` seconds, write their completions, give back the rest.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+
+from wayfare.logs import get_logger
+from worker.completions import Completions
+from worker.config import WorkerConfig
+from worker.context import JobContext
+from worker.heartbeat import Heartbeater
+from worker.inflight import Inflight, InflightSet
+from worker.listener import Listener
+from worker.registry import Handler
+from worker.runner import Runner
+from worker.stats import TypeStats
+from worker.store import TRANSIENT, ClaimedJob, JobStore
+
+log = get_logger("worker")
+
+
+class Worker:
+    def __init__(self, config: WorkerConfig, handlers: dict[str, Handler]) -> None:
+        self.config = config
+        self.handlers = handlers
+        self.types = sorted(handlers)
+        self.store = JobStore(config.database_url, worker_id=config.worker_id,
+                              role=config.db_role, size=config.pool_size,
+                              application_name=f"wayfare-worker:{config.worker_id}")
+        self.inflight = InflightSet()
+        self.stats = TypeStats()
+        self.completions = Completions(self.inflight, self.stats, batch=config.batch)
+        self.buffer: queue.SimpleQueue[list[Inflight] | None] = queue.SimpleQueue()
+        self.runner = Runner(self.store, self.on_result, self.inflight, self.stats, handlers)
+        self._stop = threading.Event()  # stop claiming
+        self._hurry = threading.Event()  # a second signal: do not wait for running jobs
+        self._threads_stop = threading.Event()  # heartbeat and listener
+        self._wake = threading.Event()
+        self._stop_at = 0.0
+        self._lock = threading.Lock()
+        self._busy = 0  # handler threads running a chunk
+        self._busy_slow = 0  # ... of slow jobs
+        self._waiting = 0  # chunks in the buffer
+        self._fast_pending = 0  # fast jobs claimed and not yet run
+        self._fast_reserved = 0  # ... asked for by claims in flight
+        self._slow_reserved = 0  # handler threads promised to slow claims in flight
+        self.max_fast = config.claimers * config.batch  # claim fast jobs while fewer are held
+        # a second claim goes out beside one in flight only while the queue has a backlog (the
+        # last claim came back full): an idle worker woken by a NOTIFY sends one claim
+        self._claims_in_flight = 0
+        self._backlog = False
+        self._deferred = False  # a loop stood back for a claim in flight: look again after it
+        # round trips of the claim loop, for the logs: claims (and jobs they brought),
+        # completions written with a claim, completion writes of their own
+        self.counters = {"claims": 0, "claimed": 0, "completed_with_claim": 0,
+                         "completion_writes": 0, "completed_alone": 0}
+        # types that may have due jobs, with a generation so a NOTIFY is never lost to a race
+        self._ready: dict[str, int] = dict.fromkeys(self.types, 1)
+        self._generation = 1
+        self.heartbeater = Heartbeater(
+            self.store, self.inflight, self.stats, recover_interval=config.recover_interval,
+            on_recovered=self.poke, stop=self._threads_stop)
+        listen_kwargs = self.store.connect_kwargs()
+        listen_kwargs["application_name"] = f"wayfare-worker-listen:{config.worker_id}"[:63]
+        self.listener = Listener(
+            config.database_url, connect_kwargs=listen_kwargs,
+            configure=self.store.configure_session, on_job=self.on_notify,
+            on_cancel=self.on_cancel, on_connected=self.poke, stop=self._threads_stop)
+        self.executors = [threading.Thread(target=self._execute, name=f"handler-{n}", daemon=True)
+                          for n in range(config.concurrency)]
+        self.claimers = [threading.Thread(target=self._claim_loop, args=(False,),
+                                          name=f"claimer-{n}", daemon=True)
+                         for n in range(1, config.claimers)]
+
+    # ------------------------------------------------------------------ signals from outside
+    def request_stop(self) -> None:
+        """First call: graceful shutdown. Second call: do not wait for running jobs."""
+        if self._stop.is_set():
+            self._hurry.set()
+        else:
+            self._stop_at = time.monotonic()
+            self._stop.set()
+        self._wake.set()
+
+    def poke(self) -> None:
+        """Every type may have due jobs (a reconnect, recovered leases)."""
+        self._mark_ready(self.types)
+
+    def on_notify(self, job_type: str) -> None:
+        if job_type in self.handlers:
+            self._mark_ready([job_type])
+
+    def on_cancel(self, job_id: str) -> None:
+        item = self.inflight.get(job_id)
+        if item is not None:
+            item.ctx.mark_cancelled()
+
+    def on_result(self, item: Inflight, result_json: str) -> None:
+        """A handler succeeded: queue its completion, and wake the claim loop to write it."""
+        waiting = self.completions.add(item, result_json)
+        if waiting == 1 or waiting == self.config.batch:
+            self._wake.set()
+
+    def _mark_ready(self, types: list[str]) -> None:
+        with self._lock:
+            self._generation += 1
+            for t in types:
+                self._ready[t] = self._generation
+        self._wake.set()
+
+    # ------------------------------------------------------------------ run
+    def run(self) -> int:
+        log.info("worker.started", worker_id=self.config.worker_id, types=self.types,
+                 concurrency=self.config.concurrency, batch=self.config.batch)
+        self.store.open()
+        self._check_types()
+        for thread in (self.heartbeater, self.listener, *self.executors, *self.claimers):
+            thread.start()
+        try:
+            self._claim_loop(True)
+        finally:
+            self._shutdown()
+        return 0
+
+    def _check_types(self) -> None:
+        try:
+            known = self.store.known_types()
+        except TRANSIENT:
+            return
+        unknown = [t for t in self.types if t not in known]
+        if unknown:
+            log.warning("worker.unknown_types", types=unknown)
+
+    def _claim_loop(self, polls: bool) -> None:
+        next_poll = 0.0 if polls else float("inf")
+        backoff = 0.05
+        while not self._stop.is_set():
+            now = time.monotonic()
+            if now >= next_poll:  # the fallback for missed notifications and delayed retries
+                self.poke()
+                next_poll = now + self.config.poll_interval
+            self._wake.clear()
+            try:
+                more = self._cycle()
+                backoff = 0.05
+            except TRANSIENT as exc:
+                log.warning("worker.claim_failed", error_type=type(exc).__name__)
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, 2.0)
+                continue
+            except Exception:  # a bug of ours or of the schema: say so, keep the leases alive
+                log.exception("worker.claim_error")
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, 2.0)
+                continue
+            if not more:
+                timeout = min(next_poll - time.monotonic(), self.config.poll_interval)
+                due = self.completions.due_in()
+                if due is not None:
+                    timeout = min(timeout, due)
+                self._wake.wait(max(0.0, timeout))
+
+    def _cycle(self) -> bool:
+        """Claim what there is room for, writing waiting completions with the first claim.
+        True when a claim came back full (there may be more: go again)."""
+        plans: list[tuple[list[str], int, bool]] = []
+        with self._lock:
+            if self._claims_in_flight and not self._backlog:
+                self._deferred = True
+                return False
+            ready = {t: g for t, g in self._ready.items() if g}
+            fast = [t for t in ready if self.stats.is_fast(t)]
+            slow = [t for t in ready if t not in fast]
+            if (fast and self._fast_pending + self._fast_reserved < self.max_fast
+                    and self._busy_slow < self.config.concurrency):
+                self._fast_reserved += self.config.batch
+                plans.append((fast, self.config.batch, False))
+            idle = (self.config.concurrency - self._busy - self._waiting
+                    - self._slow_reserved)
+            if slow and idle > 0:
+                self._slow_reserved += idle
+                plans.append((slow, idle, True))
+            if plans:
+                self._claims_in_flight += 1
+        if not plans:
+            if self._completions_due():
+                self._write_completions()
+            return False
+        full = False
+        try:
+            for n, (types, size, slow_jobs) in enumerate(plans):
+                pending = self.completions.take() if n == 0 else []
+                try:
+                    jobs, done = self.store.claim(types, size,
+                                                  [(i.job, r) for i, r in pending])
+                except BaseException:
+                    self.completions.put_back(pending)
+                    raise
+                if pending:
+                    self.completions.written(pending, done)
+                self._dispatch(jobs, slow=slow_jobs, reserved=size)
+                plans[n] = (types, 0, slow_jobs)  # its reservation is spent
+                with self._lock:
+                    self.counters["claims"] += 1
+                    self.counters["claimed"] += len(jobs)
+                    self.counters["completed_with_claim"] += len(pending)
+                    if len(jobs) < size:  # none left for now: sleep until a NOTIFY or a poll
+                        self._backlog = False
+                        for t in types:
+                            if self._ready.get(t) == ready[t]:
+                                self._ready[t] = 0
+                    else:
+                        self._backlog = full = True
+        finally:
+            with self._lock:  # claims that failed give their reservations back
+                self._claims_in_flight -= 1
+                deferred, self._deferred = self._deferred, False
+                for _, size, slow_jobs in plans:
+                    if slow_jobs:
+                        self._slow_reserved -= size
+                    else:
+                        self._fast_reserved -= size
+            if deferred:  # what woke the loop that stood back may need a claim now
+                self._wake.set()
+        return full
+
+    def _completions_due(self) -> bool:
+        due = self.completions.due_in()
+        if due is None:
+            return False
+        # nothing else in flight: nobody will claim soon, write now
+        return due == 0 or len(self.inflight) <= len(self.completions)
+
+    def _write_completions(self) -> None:
+        pending = self.completions.take()
+        if not pending:
+            return
+        try:
+            done = self.store.complete_many([(i.job, r) for i, r in pending])
+        except BaseException:
+            self.completions.put_back(pending)
+            raise
+        self.completions.written(pending, done)
+        self.counters["completion_writes"] += 1
+        self.counters["completed_alone"] += len(pending)
+
+    def _dispatch(self, jobs: list[ClaimedJob], *, slow: bool, reserved: int) -> None:
+        items = [Inflight(job, JobContext(job, self.store), slow) for job in jobs]
+        for item in items:
+            self.inflight.add(item)
+        if slow:
+            chunks = [[item] for item in items]
+        else:
+            size = max(1, -(-len(items) // self.config.concurrency))
+            chunks = [items[i:i + size] for i in range(0, len(items), size)]
+        with self._lock:  # from reserved to held, in one step
+            self._waiting += len(chunks)
+            if slow:
+                self._slow_reserved -= reserved
+            else:
+                self._fast_reserved -= reserved
+                self._fast_pending += len(items)
+        for chunk in chunks:
+            self.buffer.put(chunk)
+
+    def _execute(self) -> None:
+        while True:
+            chunk = self.buffer.get()
+            if chunk is None:
+                return
+            slow = chunk[0].slow
+            with self._lock:
+                self._waiting -= 1
+                self._busy += 1
+                self._busy_slow += slow
+            try:
+                for item in chunk:
+                    try:
+                        self.runner.run(item)
+                    except Exception:  # the runner catches handler errors: a bug of ours
+                        log.exception("worker.runner_error")
+                    if not slow:
+                        with self._lock:
+                            self._fast_pending -= 1
+                            refill = self._fast_pending == self.max_fast - self.config.batch
+                        if refill:  # room for another batch
+                            self._wake.set()
+            finally:
+                with self._lock:
+                    self._busy -= 1
+                    self._busy_slow -= slow
+                self._wake.set()
+
+    # ------------------------------------------------------------------ shutdown
+    def _shutdown(self) -> None:
+        deadline = (self._stop_at or time.monotonic()) + self.config.shutdown_timeout
+        log.info("worker.stopping", held=len(self.inflight))
+        for claimer in self.claimers:  # none may dispatch once the buffer is drained
+            claimer.join(max(0.0, deadline - time.monotonic()))
+        not_started: list[Inflight] = []
+        while True:
+            try:
+                chunk = self.buffer.get_nowait()
+            except queue.Empty:
+                break
+            if chunk:
+                not_started.extend(chunk)
+        for _ in self.executors:
+            self.buffer.put(None)
+        released = self._release(not_started)
+        # running handlers get until the deadline; their completions are written meanwhile
+        while time.monotonic() < deadline and not self._hurry.is_set():
+            alive = [t for t in self.executors if t.is_alive()]
+            if not alive:
+                break
+            self._try_write_completions()
+            alive[0].join(0.05)
+        flush_until = max(deadline, time.monotonic() + 1.0) + 5.0
+        while len(self.completions) and time.monotonic() < flush_until:
+            if not self._try_write_completions():
+                time.sleep(0.2)
+        still = [i for i in self.inflight.snapshot() if i.finished is None]
+        for item in still:
+            item.ctx.mark_lost()  # its handler's next write raises JobLost
+        released += self._release(still)
+        self._threads_stop.set()
+        self.heartbeater.join(2.0)
+        self.listener.join(2.0)
+        self.store.close()
+        log.info("worker.stopped", released=released, unfinished=len(still), **self.counters)
+
+    def _try_write_completions(self) -> bool:
+        try:
+            self._write_completions()
+            return True
+        except TRANSIENT as exc:
+            log.warning("worker.completion_retry", error_type=type(exc).__name__)
+            return False
+
+    def _release(self, items: list[Inflight]) -> int:
+        if not items:
+            return 0
+        for attempt in range(20):
+            try:
+                count = self.store.release_many(i.job.key for i in items)
+                break
+            except TRANSIENT:
+                time.sleep(min(0.05 * 2**attempt, 1.0))
+        else:
+            log.warning("worker.release_failed", jobs=len(items))  # recovered after the lease
+            count = 0
+        for item in items:
+            self.inflight.remove(item.job.id)
+        return count
