@@ -1,0 +1,542 @@
+"""The web service as a real process (`python -m webhook`): Stripe signatures, storing each
+event once, applying it in Postgres in `created` order, the error envelope, request ids,
+probes and metrics."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+
+from tests.harness import databases
+from tests.harness.users import create_user
+from tests.webhook_helpers import (
+    KYOTO_HOTEL,
+    Booking,
+    WebhookService,
+    charge,
+    free_port,
+    insert_booking,
+    make_event,
+    payment_intent,
+    post_event,
+    run_webhook_service,
+    sign,
+)
+
+SECRET = "whsec_test_current"
+
+
+@pytest.fixture(scope="module")
+def service_db(clones: databases.Clones) -> Iterator[str]:
+    url = clones.make()
+    yield url
+    name = url.rsplit("/", 1)[-1]
+    databases.drop(name)
+    clones.made.remove(name)
+
+
+@pytest.fixture(scope="module")
+def web(service_db: str) -> Iterator[WebhookService]:
+    with run_webhook_service(service_db, secrets=(SECRET,)) as service:
+        yield service
+
+
+@pytest.fixture
+def conn(service_db: str) -> Iterator[psycopg.Connection]:
+    with psycopg.connect(service_db, autocommit=True) as connection:
+        yield connection
+
+
+@pytest.fixture
+def booking(service_db: str, conn: psycopg.Connection) -> Booking:
+    user = create_user(service_db)
+    return insert_booking(conn, user.id)
+
+
+def new_pi() -> str:
+    return f"pi_{uuid.uuid4().hex[:24]}"
+
+
+def stored(conn: psycopg.Connection, event_id: str) -> int:
+    return conn.execute("select count(*) from private.stripe_events where id = %s",
+                        (event_id,)).fetchone()[0]
+
+
+def booking_row(conn: psycopg.Connection, booking_id: str) -> dict[str, Any]:
+    cur = conn.execute("select * from public.bookings where id = %s", (booking_id,))
+    names = [c.name for c in cur.description]
+    return dict(zip(names, cur.fetchone(), strict=True))
+
+
+def count_stripe_events(conn: psycopg.Connection) -> int:
+    return conn.execute("select count(*) from private.stripe_events").fetchone()[0]
+
+
+def assert_envelope(response: httpx.Response, status: int, code: str,
+                    field: str | None = None) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"error", "metadata"}
+    assert body["error"]["code"] == code
+    assert body["error"]["field"] == field
+    assert set(body["error"]) == {"type", "code", "message", "field", "retryable"}
+    assert set(body["metadata"]) == {"requestId", "traceId", "timestamp"}
+    assert body["metadata"]["requestId"] == response.headers["X-Request-ID"]
+    return body
+
+
+# ---------------------------------------------------------------------- signatures
+def test_signed_event_is_stored_and_applied(web: WebhookService, conn: psycopg.Connection,
+                                            booking: Booking) -> None:
+    pi = new_pi()
+    event = make_event("payment_intent.succeeded", payment_intent(booking, pi, "succeeded"))
+    response = post_event(web.url, event, SECRET, headers={"X-Request-ID": "req-signed-0001"})
+    assert response.status_code == 200, response.text
+    assert response.json() == {"received": True, "outcome": "applied"}
+    assert response.headers["X-Request-ID"] == "req-signed-0001"
+    row = booking_row(conn, booking.id)
+    assert (row["status"], row["payment_intent_id"]) == ("paid", pi)
+    assert row["paid_at"] is not None and row["last_event_created"] is not None
+    assert row["payment_method"] == "pm_card_visa"
+    stored_row = conn.execute(
+        "select type, outcome, booking_id::text, request_id, processed_at is not null "
+        "from private.stripe_events where id = %s", (event["id"],)).fetchone()
+    assert stored_row == ("payment_intent.succeeded", "applied", booking.id, "req-signed-0001",
+                          True)
+    # the confirmation job carries the webhook's request id
+    jobs = conn.execute("select type, request_id from public.jobs where input->>'booking_id' = %s",
+                        (booking.id,)).fetchall()
+    assert jobs == [("booking.confirm", "req-signed-0001")]
+
+
+@pytest.mark.parametrize("case", ["wrong_secret", "changed_body", "garbage_header",
+                                  "no_v1", "empty_header"])
+def test_bad_signature_is_400_and_stores_nothing(web: WebhookService, conn: psycopg.Connection,
+                                                 booking: Booking, case: str) -> None:
+    event = make_event("payment_intent.succeeded", payment_intent(booking, new_pi(), "succeeded"))
+    payload = json.dumps(event)
+    signature = {
+        "wrong_secret": sign(payload, "whsec_someone_else"),
+        "changed_body": sign(payload.replace("succeeded", "processing", 1), SECRET),
+        "garbage_header": "not a signature",
+        "no_v1": f"t={int(time.time())},v0=abc",
+        "empty_header": "",
+    }[case]
+    response = post_event(web.url, payload, None, signature=signature)
+    body = assert_envelope(response, 400, "VALIDATION_FAILED", "stripe-signature")
+    assert body["error"]["retryable"] is False
+    assert stored(conn, event["id"]) == 0
+    assert booking_row(conn, booking.id)["status"] == "payment_pending"
+
+
+def test_missing_signature_header_is_400(web: WebhookService, conn: psycopg.Connection,
+                                         booking: Booking) -> None:
+    event = make_event("payment_intent.succeeded", payment_intent(booking, new_pi(), "succeeded"))
+    response = post_event(web.url, event, secret=None)
+    body = assert_envelope(response, 400, "VALIDATION_FAILED", "stripe-signature")
+    assert "missing" in body["error"]["message"]
+    assert stored(conn, event["id"]) == 0
+
+
+def test_stale_timestamp_is_refused(web: WebhookService, conn: psycopg.Connection,
+                                    booking: Booking) -> None:
+    """Replay protection: a correctly signed delivery older than 300 s is refused."""
+    event = make_event("payment_intent.succeeded", payment_intent(booking, new_pi(), "succeeded"))
+    old = post_event(web.url, event, SECRET, timestamp=int(time.time()) - 310)
+    assert_envelope(old, 400, "VALIDATION_FAILED", "stripe-signature")
+    assert stored(conn, event["id"]) == 0
+    recent = post_event(web.url, event, SECRET, timestamp=int(time.time()) - 280)
+    assert recent.status_code == 200 and stored(conn, event["id"]) == 1
+
+
+def test_rotated_secrets_both_accepted(service_db: str, conn: psycopg.Connection) -> None:
+    """During a rotation STRIPE_WEBHOOK_SECRET holds both; Stripe may sign with either, or
+    send one v1 per secret."""
+    user = create_user(service_db)
+    with run_webhook_service(service_db, secrets=("whsec_new", "whsec_old")) as rotating:
+        for secret in ("whsec_new", "whsec_old"):
+            booking = insert_booking(conn, user.id)
+            event = make_event("payment_intent.processing",
+                               payment_intent(booking, new_pi(), "processing"))
+            response = post_event(rotating.url, event, secret)
+            assert response.status_code == 200, (secret, response.text)
+            assert stored(conn, event["id"]) == 1
+        # one header, two v1 signatures (the old secret's and a wrong one): accepted
+        booking = insert_booking(conn, user.id)
+        payload = json.dumps(make_event("payment_intent.processing",
+                                        payment_intent(booking, new_pi(), "processing")))
+        ts = int(time.time())
+        good = sign(payload, "whsec_old", ts).split(",")[1]
+        bad = sign(payload, "whsec_retired", ts).split(",")[1]
+        response = post_event(rotating.url, payload, None, signature=f"t={ts},{bad},{good}")
+        assert response.status_code == 200, response.text
+        # a secret that is not configured any more: refused
+        refused = make_event("payment_intent.processing",
+                             payment_intent(booking, new_pi(), "processing"))
+        response = post_event(rotating.url, refused, "whsec_retired")
+        assert_envelope(response, 400, "VALIDATION_FAILED", "stripe-signature")
+        assert stored(conn, refused["id"]) == 0
+
+
+@pytest.mark.parametrize("payload", [
+    '{"id": "evt_broken", "type": ',
+    "[1, 2, 3]",
+    '{"type": "payment_intent.succeeded", "created": 1}',
+    '{"id": "evt_x1", "type": "payment_intent.succeeded", "created": "yesterday"}',
+    '{"id": "evt_x2", "type": "payment_intent.succeeded", "created": NaN}',
+    '{"id": "evt bad id", "type": "payment_intent.succeeded", "created": 1}',
+])
+def test_malformed_json_is_400_and_stores_nothing(web: WebhookService, conn: psycopg.Connection,
+                                                  payload: str) -> None:
+    before = count_stripe_events(conn)
+    response = post_event(web.url, payload, SECRET)
+    assert_envelope(response, 400, "VALIDATION_FAILED", "body")
+    assert count_stripe_events(conn) == before
+
+
+def test_oversized_body_is_413(web: WebhookService, conn: psycopg.Connection,
+                               booking: Booking) -> None:
+    obj = payment_intent(booking, new_pi(), "succeeded")
+    obj["description"] = "x" * (300 * 1024)
+    event = make_event("payment_intent.succeeded", obj)
+    response = post_event(web.url, event, SECRET)
+    assert_envelope(response, 413, "VALIDATION_FAILED", "body")
+    assert stored(conn, event["id"]) == 0
+    assert booking_row(conn, booking.id)["status"] == "payment_pending"
+
+
+# ---------------------------------------------------------------------- applying events
+def test_duplicate_event_is_stored_once_and_applied_once(
+        web: WebhookService, conn: psycopg.Connection, booking: Booking) -> None:
+    event = make_event("payment_intent.succeeded", payment_intent(booking, new_pi(), "succeeded"))
+    first = post_event(web.url, event, SECRET)
+    paid_at = booking_row(conn, booking.id)["paid_at"]
+    outcomes = [post_event(web.url, event, SECRET).json()["outcome"] for _ in range(3)]
+    assert first.json()["outcome"] == "applied" and outcomes == ["duplicate"] * 3
+    assert stored(conn, event["id"]) == 1
+    assert booking_row(conn, booking.id)["paid_at"] == paid_at
+    confirms = conn.execute("select count(*) from public.jobs where type = 'booking.confirm' "
+                            "and input->>'booking_id' = %s", (booking.id,)).fetchone()[0]
+    assert confirms == 1
+
+
+def test_concurrent_duplicates_apply_once(web: WebhookService, conn: psycopg.Connection,
+                                          booking: Booking) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    event = make_event("payment_intent.succeeded", payment_intent(booking, new_pi(), "succeeded"))
+    with ThreadPoolExecutor(8) as pool:
+        outcomes = list(pool.map(lambda _: post_event(web.url, event, SECRET).json()["outcome"],
+                                 range(8)))
+    assert sorted(outcomes) == ["applied"] + ["duplicate"] * 7
+    confirms = conn.execute("select count(*) from public.jobs where type = 'booking.confirm' "
+                            "and input->>'booking_id' = %s", (booking.id,)).fetchone()[0]
+    assert confirms == 1
+
+
+def test_late_event_never_moves_a_booking_backwards(
+        web: WebhookService, conn: psycopg.Connection, booking: Booking) -> None:
+    pi, now = new_pi(), int(time.time())
+    succeeded = make_event("payment_intent.succeeded", payment_intent(booking, pi, "succeeded"),
+                           created=now)
+    processing = make_event("payment_intent.processing",
+                            payment_intent(booking, pi, "processing"), created=now - 5)
+    failed_late = make_event("payment_intent.payment_failed",
+                             payment_intent(booking, pi, "requires_payment_method",
+                                            error_message="Your card was declined."),
+                             created=now - 2)
+    assert post_event(web.url, succeeded, SECRET).json()["outcome"] == "applied"
+    assert post_event(web.url, processing, SECRET).json()["outcome"] == "stale"
+    assert post_event(web.url, failed_late, SECRET).json()["outcome"] == "stale"
+    row = booking_row(conn, booking.id)
+    assert row["status"] == "paid" and row["error"] is None
+    # newer, but the state machine forbids paid -> processing: stored, ignored, acknowledged
+    newer = make_event("payment_intent.processing", payment_intent(booking, pi, "processing"),
+                       created=now + 5)
+    response = post_event(web.url, newer, SECRET)
+    assert response.status_code == 200 and response.json()["outcome"] == "ignored"
+    assert booking_row(conn, booking.id)["status"] == "paid"
+    error = conn.execute("select error from private.stripe_events where id = %s",
+                         (newer["id"],)).fetchone()[0]
+    assert error == "A booking cannot go from paid to processing."
+
+
+def test_failed_payment_records_a_user_safe_reason(web: WebhookService,
+                                                   conn: psycopg.Connection,
+                                                   booking: Booking) -> None:
+    pi = new_pi()
+    failed = make_event("payment_intent.payment_failed",
+                        payment_intent(booking, pi, "requires_payment_method",
+                                       error_message="Your card has insufficient funds."))
+    assert post_event(web.url, failed, SECRET).json()["outcome"] == "applied"
+    row = booking_row(conn, booking.id)
+    assert (row["status"], row["error"]) == ("payment_failed", "Your card has insufficient funds.")
+    # a new attempt that succeeds clears it
+    paid = make_event("payment_intent.succeeded", payment_intent(booking, pi, "succeeded"),
+                      created=int(time.time()) + 1)
+    assert post_event(web.url, paid, SECRET).json()["outcome"] == "applied"
+    row = booking_row(conn, booking.id)
+    assert (row["status"], row["error"]) == ("paid", None)
+
+
+def test_canceled_and_refunded(web: WebhookService, service_db: str,
+                               conn: psycopg.Connection) -> None:
+    user = create_user(service_db)
+    unpaid, paid = insert_booking(conn, user.id), insert_booking(conn, user.id)
+    now = int(time.time())
+    canceled = make_event("payment_intent.canceled",
+                          payment_intent(unpaid, new_pi(), "canceled"), created=now)
+    assert post_event(web.url, canceled, SECRET).json()["outcome"] == "applied"
+    row = booking_row(conn, unpaid.id)
+    assert row["status"] == "cancelled" and row["cancelled_at"] is not None
+
+    pi = new_pi()
+    post_event(web.url, make_event("payment_intent.succeeded",
+                                   payment_intent(paid, pi, "succeeded"), created=now), SECRET)
+    partial = make_event("charge.refunded", charge(paid, pi, amount_refunded=1000),
+                         created=now + 1)
+    assert post_event(web.url, partial, SECRET).json()["outcome"] == "applied"
+    row = booking_row(conn, paid.id)
+    assert (row["status"], row["amount_refunded"]) == ("paid", 1000)
+    assert row["refunded_at"] is not None
+    full = make_event("charge.refunded", charge(paid, pi, amount_refunded=paid.amount),
+                      created=now + 2)
+    assert post_event(web.url, full, SECRET).json()["outcome"] == "applied"
+    row = booking_row(conn, paid.id)
+    assert (row["status"], row["amount_refunded"]) == ("cancelled", paid.amount)
+
+
+def test_unknown_type_is_stored_and_acknowledged(web: WebhookService,
+                                                 conn: psycopg.Connection,
+                                                 booking: Booking) -> None:
+    event = make_event("customer.subscription.created", {"id": "sub_123", "object": "subscription"})
+    response = post_event(web.url, event, SECRET)
+    assert response.status_code == 200
+    assert response.json() == {"received": True, "outcome": "unhandled"}
+    row = conn.execute("select type, outcome, payload from private.stripe_events where id = %s",
+                       (event["id"],)).fetchone()
+    assert row[0] == "customer.subscription.created" and row[1] == "unhandled"
+    assert row[2]["data"]["object"]["id"] == "sub_123"
+
+
+def test_event_without_a_booking_is_acknowledged(web: WebhookService,
+                                                 conn: psycopg.Connection) -> None:
+    stranger = Booking(str(uuid.uuid4()), str(uuid.uuid4()), 5000, "USD")
+    event = make_event("payment_intent.succeeded",
+                       payment_intent(stranger, new_pi(), "succeeded", metadata={}))
+    response = post_event(web.url, event, SECRET)
+    assert response.status_code == 200 and response.json()["outcome"] == "not_found"
+    assert stored(conn, event["id"]) == 1
+
+
+def test_wrong_amount_or_foreign_payment_intent_is_ignored(
+        web: WebhookService, conn: psycopg.Connection, booking: Booking) -> None:
+    cheap = make_event("payment_intent.succeeded",
+                       payment_intent(booking, new_pi(), "succeeded", amount=100))
+    assert post_event(web.url, cheap, SECRET).json()["outcome"] == "ignored"
+    assert booking_row(conn, booking.id)["status"] == "payment_pending"
+    pi = new_pi()
+    post_event(web.url, make_event("payment_intent.processing",
+                                   payment_intent(booking, pi, "processing")), SECRET)
+    other = make_event("payment_intent.succeeded", payment_intent(booking, new_pi(), "succeeded"))
+    assert post_event(web.url, other, SECRET).json()["outcome"] == "ignored"
+    row = booking_row(conn, booking.id)
+    assert (row["status"], row["payment_intent_id"]) == ("processing", pi)
+
+
+def test_malformed_fields_are_ignored_not_retried(web: WebhookService,
+                                                  conn: psycopg.Connection,
+                                                  booking: Booking) -> None:
+    obj = charge(booking, new_pi(), amount_refunded=1)
+    obj["amount_refunded"] = "lots"
+    event = make_event("charge.refunded", obj)
+    response = post_event(web.url, event, SECRET)
+    assert response.status_code == 200 and response.json()["outcome"] == "ignored"
+    row = conn.execute("select outcome, error from private.stripe_events where id = %s",
+                       (event["id"],)).fetchone()
+    assert row == ("ignored", "The event's data is malformed.")
+    assert booking_row(conn, booking.id)["amount_refunded"] == 0
+
+
+def test_zero_decimal_currency(web: WebhookService, service_db: str,
+                               conn: psycopg.Connection) -> None:
+    user = create_user(service_db)
+    booking = insert_booking(conn, user.id, hotel_id=KYOTO_HOTEL, nights=3)
+    assert (booking.amount, booking.currency) == (3 * 38000, "JPY")  # whole yen
+    event = make_event("payment_intent.succeeded", payment_intent(booking, new_pi(), "succeeded"))
+    assert post_event(web.url, event, SECRET).json()["outcome"] == "applied"
+
+
+# ---------------------------------------------------------------------- the HTTP contract
+def test_request_ids_and_trace_ids(web: WebhookService) -> None:
+    mine = httpx.get(web.url + "/healthz", headers={"X-Request-ID": "my-request.id_42"})
+    assert mine.headers["X-Request-ID"] == "my-request.id_42"
+    for bad in ("short", "x" * 129, "has space in it", "semi;colon;here"):
+        replaced = httpx.get(web.url + "/healthz", headers={"X-Request-ID": bad})
+        assert str(uuid.UUID(replaced.headers["X-Request-ID"])) == replaced.headers["X-Request-ID"]
+    trace = "4bf92f3577b34da6a3ce929d0e0e4736"
+    response = httpx.post(web.url + "/webhooks/stripe", content=b"{}",
+                          headers={"traceparent": f"00-{trace}-00f067aa0ba902b7-01",
+                                   "X-Request-ID": "req-trace-0001"})
+    body = assert_envelope(response, 400, "VALIDATION_FAILED", "stripe-signature")
+    assert body["metadata"] == {**body["metadata"], "requestId": "req-trace-0001",
+                                "traceId": trace}
+    invalid_trace = httpx.post(web.url + "/webhooks/stripe", content=b"{}",
+                               headers={"traceparent": f"00-{'0' * 32}-00f067aa0ba902b7-01"})
+    body = invalid_trace.json()
+    assert body["metadata"]["traceId"] == body["metadata"]["requestId"]
+
+
+@pytest.mark.parametrize(("method", "path", "status", "code"), [
+    ("GET", "/nowhere", 404, "NOT_FOUND"),
+    ("GET", "/webhooks/stripe", 405, "VALIDATION_FAILED"),
+    ("DELETE", "/healthz", 405, "VALIDATION_FAILED"),
+])
+def test_every_error_uses_the_envelope(web: WebhookService, method: str, path: str,
+                                       status: int, code: str) -> None:
+    response = httpx.request(method, web.url + path)
+    assert_envelope(response, status, code)
+    assert response.headers["Content-Type"].startswith("application/json")
+    if status == 405:
+        assert "POST" in response.headers["Allow"] or "GET" in response.headers["Allow"]
+
+
+def test_probes(web: WebhookService) -> None:
+    assert httpx.get(web.url + "/healthz").json() == {"status": "ok"}
+    ready = httpx.get(web.url + "/readyz")
+    assert ready.status_code == 200 and ready.json() == {"status": "ready"}
+    assert ready.headers["X-Request-ID"]
+
+
+def test_database_down_is_503_and_retryable(service_db: str) -> None:
+    dead = f"postgresql://postgres:postgres@127.0.0.1:{free_port()}/nothing"
+    with run_webhook_service(dead, secrets=(SECRET,)) as down:
+        assert httpx.get(down.url + "/healthz").status_code == 200
+        ready = httpx.get(down.url + "/readyz", timeout=10)
+        body = assert_envelope(ready, 503, "INTERNAL")
+        assert body["error"]["retryable"] is True
+        event = make_event("payment_intent.succeeded", {"id": "pi_x", "metadata": {}})
+        started = time.monotonic()
+        response = post_event(down.url, event, SECRET)
+        body = assert_envelope(response, 503, "INTERNAL")
+        assert body["error"]["retryable"] is True and response.headers["Retry-After"]
+        assert time.monotonic() - started < 5
+        # bad signatures are still refused without the database
+        assert post_event(down.url, event, "whsec_wrong").status_code == 400
+
+
+def test_survives_dropped_database_connections(web: WebhookService, service_db: str,
+                                                conn: psycopg.Connection,
+                                                booking: Booking) -> None:
+    """The database restarted (every session killed): the next event is still applied."""
+    first = make_event("payment_intent.processing",
+                       payment_intent(booking, new_pi(), "processing"))
+    assert post_event(web.url, first, SECRET).status_code == 200
+    name = service_db.rsplit("/", 1)[-1]
+    killed = conn.execute("select count(pg_terminate_backend(pid)) from pg_stat_activity "
+                          "where datname = %s and application_name = 'wayfare-webhook'",
+                          (name,)).fetchone()[0]
+    assert killed >= 1
+    second = make_event("payment_intent.succeeded", payment_intent(booking, new_pi(), "succeeded"))
+    response = post_event(web.url, second, SECRET)
+    assert response.status_code == 200, response.text
+    assert stored(conn, second["id"]) == 1
+
+
+def test_metrics(web: WebhookService, booking: Booking) -> None:
+    event = make_event("payment_intent.processing",
+                       payment_intent(booking, new_pi(), "processing"))
+    post_event(web.url, event, SECRET)
+    post_event(web.url, event, SECRET)
+    httpx.get(web.url + "/healthz")
+    text = httpx.get(web.url + "/metrics").text
+    for series in (
+        'wayfare_stripe_webhook_events_total{outcome="applied",'
+        'type="payment_intent.processing"}',
+        'wayfare_stripe_webhook_events_total{outcome="duplicate",'
+        'type="payment_intent.processing"}',
+        'wayfare_http_requests_total{endpoint="/webhooks/stripe",method="POST",status="200"}',
+        'wayfare_http_request_duration_seconds_bucket{endpoint="/healthz",le="0.005",'
+        'method="GET",status="200"}',
+    ):
+        assert series in text, series
+    assert "wayfare_stripe_webhook_lag_seconds_count" in text
+
+
+def test_logs_carry_request_ids_and_no_payload(web: WebhookService, booking: Booking) -> None:
+    """Events an operator may need to look at (stale, ignored, not_found) are logged at INFO
+    with the request id; no payload, no PII, no secret ever is."""
+    obj = payment_intent(booking, new_pi(), "succeeded", amount=1)  # wrong amount: ignored
+    event = make_event("payment_intent.succeeded", obj)
+    post_event(web.url, event, SECRET, headers={"X-Request-ID": "req-logs-000001"})
+    deadline = time.monotonic() + 5
+    while True:
+        lines = [line for line in web.log_lines() if line.get("request_id") == "req-logs-000001"]
+        if lines or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert lines and lines[0]["event"] == "stripe.event" and lines[0]["outcome"] == "ignored"
+    assert lines[0]["event_id"] == event["id"] and lines[0]["booking_id"] == booking.id
+    logs = web.logs()
+    assert "jane.doe@example.com" not in logs and SECRET not in logs
+    assert "receipt_email" not in logs and "client_secret" not in logs
+
+
+def test_service_role_is_least_privilege(service_db: str) -> None:
+    """The service's sessions run as wayfare_web: it may record events and nothing else."""
+    with psycopg.connect(service_db, autocommit=True) as connection:
+        connection.execute("set role wayfare_web")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            connection.execute("select * from public.bookings")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            connection.execute("select * from private.stripe_events")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            connection.execute("select private.confirm_booking(gen_random_uuid())")
+
+
+def test_no_secret_configured_is_503(service_db: str) -> None:
+    env = {"STRIPE_WEBHOOK_SECRET": ""}
+    with run_webhook_service(service_db, secrets=(), env=env) as unconfigured:
+        event = make_event("payment_intent.processing", {"id": "pi_y"})
+        response = post_event(unconfigured.url, event, SECRET)
+        assert_envelope(response, 503, "INTERNAL")
+
+
+def test_unexpected_errors_leak_nothing() -> None:
+    """In process: a database layer that blows up gives 500 INTERNAL, retryable, without the
+    exception's text; a database that is away gives 503."""
+    from wayfare.config import Settings
+    from webhook.app import create_app
+    from webhook.db import DatabaseUnavailable
+
+    class Exploding:
+        def __init__(self, exc: Exception) -> None:
+            self.exc = exc
+
+        def record_stripe_event(self, payload: str, request_id: str) -> dict[str, Any]:
+            raise self.exc
+
+        def ping(self, timeout: float = 1.0) -> bool:
+            raise self.exc
+
+    settings = Settings(stripe_webhook_secrets=(SECRET,))
+    event = json.dumps(make_event("payment_intent.processing", {"id": "pi_z"}))
+    headers = {"Stripe-Signature": sign(event, SECRET)}
+    for exc, status, code in ((RuntimeError("password=hunter2 at db.internal:5432"), 500,
+                               "INTERNAL"),
+                              (DatabaseUnavailable("PoolTimeout"), 503, "INTERNAL")):
+        app = create_app(settings, database=Exploding(exc))  # type: ignore[arg-type]
+        response = app.test_client().post("/webhooks/stripe", data=event, headers=headers)
+        assert response.status_code == status
+        body = response.get_json()
+        assert body["error"]["code"] == code and body["error"]["retryable"] is True
+        assert "hunter2" not in response.get_data(as_text=True)
+        assert "db.internal" not in response.get_data(as_text=True)
+        assert response.headers["X-Request-ID"] == body["metadata"]["requestId"]

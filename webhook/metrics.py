@@ -1,0 +1,85 @@
+"""Prometheus metrics of the web service (`GET /metrics`).
+
+- wayfare_http_requests_total{endpoint, method, status}
+- wayfare_http_request_duration_seconds{endpoint, method, status} (histogram)
+- wayfare_stripe_webhook_events_total{type, outcome}
+- wayfare_stripe_webhook_lag_seconds (histogram): receipt time minus the event's `created`
+
+`endpoint` is the route's rule (`/webhooks/stripe`), or `unmatched` for unknown paths, so a
+scan of random URLs cannot blow up the label set. Each app has its own registry; with
+several gunicorn worker processes each one reports its own series (run one process with
+threads, the default of `python -m webhook`).
+"""
+
+from __future__ import annotations
+
+import time
+
+from flask import Blueprint, Flask, Response, current_app, g, request
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
+from prometheus_client.exposition import generate_latest
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+LAG_BUCKETS = (1, 5, 15, 60, 300, 900, 3600, 21600, 86400, 259200)
+EXTENSION = "wayfare.metrics"
+
+blueprint = Blueprint("metrics", __name__)
+
+
+class Metrics:
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        self.requests = Counter(
+            "wayfare_http_requests", "HTTP requests by endpoint, method and status.",
+            ["endpoint", "method", "status"], registry=self.registry,
+        )
+        self.latency = Histogram(
+            "wayfare_http_request_duration_seconds",
+            "HTTP request latency by endpoint, method and status.",
+            ["endpoint", "method", "status"], buckets=LATENCY_BUCKETS, registry=self.registry,
+        )
+        self.webhook_events = Counter(
+            "wayfare_stripe_webhook_events", "Stripe events received, by type and outcome.",
+            ["type", "outcome"], registry=self.registry,
+        )
+        self.webhook_lag = Histogram(
+            "wayfare_stripe_webhook_lag_seconds",
+            "Seconds from a Stripe event's creation to its receipt.",
+            buckets=LAG_BUCKETS, registry=self.registry,
+        )
+
+    def observe_webhook(self, event_type: str, outcome: str, created: int | None) -> None:
+        self.webhook_events.labels(event_type, outcome).inc()
+        if created is not None:
+            self.webhook_lag.observe(max(time.time() - created, 0.0))
+
+
+def metrics() -> Metrics:
+    return current_app.extensions[EXTENSION]
+
+
+def init_app(app: Flask, registry: CollectorRegistry | None = None) -> Metrics:
+    collected = Metrics(registry)
+    app.extensions[EXTENSION] = collected
+
+    @app.before_request
+    def start_timer() -> None:
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def record(response: Response) -> Response:
+        started = g.get("started")
+        endpoint = request.url_rule.rule if request.url_rule is not None else "unmatched"
+        labels = (endpoint, request.method, str(response.status_code))
+        collected.requests.labels(*labels).inc()
+        if started is not None:
+            collected.latency.labels(*labels).observe(time.perf_counter() - started)
+        return response
+
+    app.register_blueprint(blueprint)
+    return collected
+
+
+@blueprint.get("/metrics")
+def expose() -> Response:
+    return Response(generate_latest(metrics().registry), mimetype=CONTENT_TYPE_LATEST)
