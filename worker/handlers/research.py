@@ -1,0 +1,188 @@
+"""ai.research: plan sub-questions, research each, synthesize (contract §8, §9).
+
+Each step is checkpointed as soon as it is done (`plan`, then `answers` one sub-question at a
+time), so a resumed job (after a crash, a lease expiry or a retry) asks the model nothing it
+has already answered. Progress: 10 % after the plan, then evenly per sub-question up to 90 %,
+100 % with the synthesis. Cancellation is honoured between steps.
+
+Every provider call is logged once in private.ai_logs through private.log_ai_call: usage and
+timing always; prompt and response only redacted, and only when the user's profile consents
+(`redacted`). Outbound prompts are redacted too unless AI_REDACT_OUTBOUND=false. A malformed
+answer is asked again (MAX_ASKS per step); then the job fails with a user-safe message.
+Provider outages and rate limits are retried by the job's backoff, keeping the checkpoints.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from wayfare.ai import AIConfig, make_provider
+from wayfare.ai.types import AIBadResponse, AIProviderError, ChatProvider, Completion
+from wayfare.logs import get_logger
+from wayfare.redact import redact
+from worker.context import JobContext
+from worker.errors import PermanentError, RetryableError
+from worker.handlers import research_schema as schema
+from worker.registry import handler
+
+log = get_logger("worker.research")
+T = TypeVar("T")
+
+MAX_ASKS = 3
+UNUSABLE = "The research assistant gave answers we could not use. Please try again later."
+REFUSED = "The research assistant could not take this request."
+
+SYSTEM = {
+    "plan": (
+        "TASK: plan\nYou are Wayfare's travel research assistant. Break the traveller's "
+        "request into 2 to 4 focused sub-questions that together answer it. Reply with JSON "
+        'only: {"sub_questions": ["...", "..."]}'
+    ),
+    "research": (
+        "TASK: research\nYou are Wayfare's travel research assistant. Answer one "
+        "sub-question of a trip request with concrete places. Reply with JSON only: "
+        '{"notes": "...", "places": [{"name": "...", "why": "...", "tips": ["..."]}]}'
+    ),
+    "synthesize": (
+        "TASK: synthesize\nYou are Wayfare's travel research assistant. Combine the research "
+        "notes into one recommendation of at most 10 places. Reply with JSON only: "
+        '{"summary": "...", "places": [{"name": "...", "why": "...", "tips": ["..."]}]}'
+    ),
+}
+
+_provider: ChatProvider | None = None
+_provider_lock = threading.Lock()
+
+
+def provider() -> ChatProvider:
+    """One provider per worker process, configured from the environment."""
+    global _provider
+    with _provider_lock:
+        if _provider is None:
+            _provider = make_provider(AIConfig.from_env(), redactor=redact)
+        return _provider
+
+
+def messages(task: str, user_text: str) -> list[dict[str, str]]:
+    return [{"role": "system", "content": SYSTEM[task]}, {"role": "user", "content": user_text}]
+
+
+class Calls:
+    """Ask the model, validate, log each call; one per job run."""
+
+    def __init__(self, ctx: JobContext, chat: ChatProvider) -> None:
+        self.ctx = ctx
+        self.chat = chat
+
+    def ask(self, task: str, step: str, user_text: str, parse: Callable[[Any], T]) -> T:
+        prompt = messages(task, user_text)
+        for ask in range(1, MAX_ASKS + 1):
+            started = time.monotonic()
+            completion: Completion | None = None
+            try:
+                completion = self.chat.complete(
+                    prompt, response_format_json=True, request_id=self.ctx.request_id,
+                    idempotency_key=f"{self.ctx.job_id}:{step}:{self.ctx.attempt}:{ask}")
+                parsed = parse(completion.parse_json())
+            except (AIBadResponse, schema.MalformedAnswer) as exc:
+                self._log(task, prompt, completion, started, error=type(exc).__name__)
+                log.warning("research.malformed_answer", step=step, ask=ask,
+                            error_type=type(exc).__name__)
+                continue
+            except AIProviderError as exc:
+                self._log(task, prompt, completion, started, error=type(exc).__name__,
+                          attempts=exc.attempts)
+                if exc.retryable:
+                    raise RetryableError(f"AI provider {type(exc).__name__} at {step}") from exc
+                raise PermanentError(REFUSED, detail=str(exc)) from exc
+            self._log(task, prompt, completion, started, structured=parsed)
+            return parsed
+        raise PermanentError(UNUSABLE, detail=f"{MAX_ASKS} malformed answers at {step}")
+
+    def _log(self, task: str, prompt: Sequence[dict[str, str]], completion: Completion | None,
+             started: float, *, error: str | None = None, structured: Any = None,
+             attempts: int | None = None) -> None:
+        """One private.ai_logs row; texts redacted here (the database keeps them only with
+        the user's consent, and refuses any that still hold an email or a card number)."""
+        prompt_text = "\n\n".join(m["content"] for m in prompt)
+        row = {
+            "user_id": self.ctx.user_id, "job_id": self.ctx.job_id,
+            "request_id": self.ctx.request_id,
+            "provider": completion.provider if completion else self.chat.provider,
+            "model": (completion.model if completion else None) or "unknown",
+            "purpose": f"research.{task}",
+            "prompt": redact(prompt_text),
+            "response": redact(completion.text) if completion else None,
+            "structured": Jsonb(json.loads(redact(json.dumps(structured))))
+            if structured is not None else None,
+            "usage": Jsonb({
+                "prompt_tokens": completion.prompt_tokens if completion else 0,
+                "completion_tokens": completion.completion_tokens if completion else 0,
+                "total_tokens": completion.total_tokens if completion else 0,
+            }),
+            "duration_ms": int((time.monotonic() - started) * 1000),
+            "attempts": completion.attempts if completion else (attempts or 1),
+            "error": error,
+        }
+        try:
+            with self.ctx.connection() as conn:
+                conn.execute(LOG_CALL, row)
+        except psycopg.errors.CheckViolation:
+            # the redactor missed something the database still recognises: keep usage only
+            log.warning("research.ai_log_text_refused", purpose=row["purpose"])
+            with self.ctx.connection() as conn:
+                conn.execute(LOG_CALL, {**row, "prompt": None, "response": None,
+                                        "structured": None})
+
+
+LOG_CALL = """
+    select private.log_ai_call(
+        user_id => %(user_id)s, job_id => %(job_id)s, request_id => %(request_id)s,
+        provider => %(provider)s, model => %(model)s, purpose => %(purpose)s,
+        prompt_redacted => %(prompt)s, response_redacted => %(response)s,
+        structured_output => %(structured)s, token_usage => %(usage)s,
+        duration_ms => %(duration_ms)s, attempts => %(attempts)s, error => %(error)s)
+"""
+
+
+@handler("ai.research")
+def research(ctx: JobContext) -> dict[str, Any]:
+    query = str(ctx.input["query"])
+    calls = Calls(ctx, provider())
+
+    plan: list[str] | None = ctx.checkpoint.get("plan")
+    if plan is None:
+        ctx.check_cancel()
+        plan = calls.ask("plan", "plan", query, schema.plan)
+        ctx.save_checkpoint("plan", plan, progress=10)
+
+    answers: dict[str, Any] = dict(ctx.checkpoint.get("answers", {}))
+    for index, question in enumerate(plan):
+        if str(index) in answers:
+            continue  # answered before a crash or retry: never asked again
+        ctx.check_cancel()
+        answers[str(index)] = calls.ask(
+            "research", f"research.{index}",
+            f"Trip request: {query}\nSub-question: {question}", schema.research)
+        ctx.save_checkpoint("answers", answers,
+                            progress=10 + 80 * len(answers) // len(plan))
+
+    ctx.check_cancel()
+    notes = [{"sub_question": q, **answers[str(i)]} for i, q in enumerate(plan)]
+    final = calls.ask("synthesize", "synthesize",
+                      f"Trip request: {query}\nResearch notes:\n{json.dumps(notes)}",
+                      schema.synthesis)
+    ctx.progress(100)
+    return {
+        "summary": final["summary"],
+        "places": final["places"],
+        "sub_questions": plan,
+        "provider": calls.chat.provider,
+    }
