@@ -43,6 +43,8 @@ def demo_user(url: str) -> str:
 
 def say(step: str, response: Response) -> Response:
     outcome = "ok" if response.status < 400 else (response.code or "error")
+    if response.header("Idempotent-Replayed") == "true":
+        outcome = "replayed: nothing ran twice"
     print(f"demo: {step:38s} -> {response.status} {outcome}", flush=True)
     return response
 

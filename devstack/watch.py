@@ -47,9 +47,9 @@ def render(conn: psycopg.Connection) -> list[str]:
         recent = conn.execute(
             "select left(id::text, 8), type, status, progress, attempts, "
             "coalesce(error, '') from public.jobs order by created_at desc limit 8").fetchall()
-        lines.append(f"  {'job':8}  {'type':18} {'status':11} {'progress':28} try  error")
+        lines.append(f"  {'job':8}  {'type':22} {'status':11} {'progress':28} try  error")
         for job_id, job_type, status, progress, attempts, error in recent:
-            lines.append(f"  {job_id}  {job_type:18} {status:11} {bar(progress):28} "
+            lines.append(f"  {job_id}  {job_type:22} {status:11} {bar(progress):28} "
                          f"{attempts or 0:>3}  {error[:40]}")
         lines.append("")
     if exists(conn, "public.bookings"):

@@ -50,13 +50,15 @@ start web "$PY" -m webhook
 wait_http "http://127.0.0.1:$PORT/healthz"
 start worker "$PY" -m worker
 
+stripe_where="${STRIPE_API_BASE:-the Stripe API}"
+ai_where="${AI_BASE_URL:-the offline provider, not a model: set AI_BASE_URL for a real one}"
 cat <<MSG
 
 Wayfare is up.
   database       $DATABASE_URL   (psql "$DATABASE_URL")
   web service    http://127.0.0.1:$PORT   /healthz /readyz /metrics /ops
-  Stripe         ${STRIPE_API_BASE:-Stripe's API}
-  AI provider    ${AI_BASE_URL:-offline provider (not a model): set AI_BASE_URL for a real one}
+  Stripe         $stripe_where
+  AI provider    $ai_where
   logs           $LOGS/{web,worker,stripe-double}.log (JSON lines)
 
 Running the demo, then a live view. Ctrl-C stops everything but the database.
