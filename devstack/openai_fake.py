@@ -48,6 +48,7 @@ from typing import Any
 
 import httpx
 
+from devstack.processes import stop_process
 from wayfare.ai.offline import KNOWN_TASKS, build_answer, detect_task, estimate_tokens, message_text
 
 FAKE_MARKER = "[openai_fake: not a model]"
@@ -399,13 +400,7 @@ class FakeHandle:
 
     def stop(self) -> None:
         self._http.close()
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
+        stop_process(self.process)
 
     def _get(self, path: str) -> Any:
         response = self._http.get(path)

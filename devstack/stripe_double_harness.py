@@ -20,11 +20,12 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
+
+from devstack.processes import stop_process, wait_until
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 _CLI_FLAGS = {"webhook_url": "--webhook-url", "webhook_secret": "--webhook-secret"}
@@ -145,14 +146,7 @@ class StripeDoubleHandle:
         self, predicate: Callable[[], Any], timeout: float = 5.0, interval: float = 0.02
     ) -> Any:
         """Poll ``predicate`` until it returns something truthy; returns that value."""
-        deadline = time.monotonic() + timeout
-        while True:
-            value = predicate()
-            if value:
-                return value
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"condition not met within {timeout}s")
-            time.sleep(interval)
+        return wait_until(predicate, timeout, "condition", interval)
 
     def stripe_client(self, api_key: str = "sk_test_double", **options: Any) -> Any:
         """A ``stripe.StripeClient`` pointed at the double, without network retries."""
@@ -163,13 +157,7 @@ class StripeDoubleHandle:
 
     # lifecycle ---------------------------------------------------------------------
     def stop(self) -> None:
-        if self.popen.poll() is None:
-            self.popen.terminate()
-            try:
-                self.popen.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait(timeout=5)
+        stop_process(self.popen)
         if self._stdout_pump is not None:
             self._stdout_pump.join(timeout=2)  # reaches EOF once the process is gone
         if self.popen.stdout:

@@ -26,6 +26,8 @@ from typing import Any
 
 import httpx
 
+from devstack.processes import stop_process
+
 ROOT = Path(__file__).resolve().parents[1]
 WEBHOOK_PATH = "/webhooks/stripe"
 
@@ -63,13 +65,7 @@ class WebhookService:
         return self.process.poll() is None
 
     def stop(self, *, keep_log: bool = False) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
+        stop_process(self.process, timeout=10)
         if not keep_log:
             with contextlib.suppress(OSError):
                 os.unlink(self.log_path)

@@ -17,10 +17,11 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
+
+from devstack import processes
 
 ROOT = Path(__file__).resolve().parents[1]
 T = TypeVar("T")
@@ -116,12 +117,8 @@ def run_worker(db_url: str, *, env: dict[str, str] | None = None,
 def wait_until(check: Callable[[], T | None], timeout: float = 10.0, what: str = "condition",
                worker: WorkerProcess | None = None, interval: float = 0.05) -> T:
     """Poll check() until it returns something truthy; fail with the worker's log if not."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            log = f"\n--- worker output ---\n{worker.output()}" if worker else ""
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}{log}")
-        time.sleep(interval)
+    describe = (lambda: f"--- worker output ---\n{worker.output()}") if worker else None
+    try:
+        return processes.wait_until(check, timeout, what, interval, describe)
+    except TimeoutError as exc:
+        raise AssertionError(str(exc)) from None
