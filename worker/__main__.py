@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import signal
 import sys
+import threading
 from collections.abc import Sequence
-from types import FrameType
 
 from wayfare.config import ConfigError
-from wayfare.logs import configure_logging, get_logger
+from wayfare.logs import StructuredLogger, configure_logging, get_logger
 from worker import config as worker_config
 from worker import registry
 from worker.service import Worker
@@ -35,14 +35,29 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         handlers = {t: handlers[t] for t in config.types}
     worker = Worker(config, handlers)
+    return run_until_signalled(worker, log)
 
-    def stop(signum: int, _frame: FrameType | None) -> None:
-        log.info("worker.signal", signal=signal.Signals(signum).name)
-        worker.request_stop()
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    return worker.run()
+def run_until_signalled(worker: Worker, log: StructuredLogger) -> int:
+    """Run the worker on its own thread; take SIGTERM/SIGINT here, synchronously.
+
+    A Python signal handler runs in the main thread between two bytecodes, possibly while
+    that thread holds a lock the handler then needs (Event.set inside Event.clear: a
+    self-deadlock that left a worker hanging on SIGTERM). So no handler at all: the signals
+    are blocked (threads started later inherit that) and the main thread waits for them.
+    """
+    signals = {signal.SIGTERM, signal.SIGINT}
+    signal.pthread_sigmask(signal.SIG_BLOCK, signals)
+    outcome: list[int] = []
+    runner = threading.Thread(target=lambda: outcome.append(worker.run()), name="worker-run")
+    runner.start()
+    while runner.is_alive():
+        received = signal.sigtimedwait(signals, 0.5)
+        if received is not None:
+            log.info("worker.signal", signal=signal.Signals(received.si_signo).name)
+            worker.request_stop()
+    runner.join()
+    return outcome[0] if outcome else 1
 
 
 if __name__ == "__main__":
