@@ -54,9 +54,9 @@ def worker_command(system: str, url: str, args: argparse.Namespace, trace: Path 
         env["LOG_LEVEL"] = "WARNING"
         if trace:
             env["WORKER_TRACE_FILE"] = str(trace)
-        return ([sys.executable, "-m", "worker", "--types", "demo.noop", "--batch",
-                 str(args.ours_batch or args.batch), "--concurrency", str(args.concurrency)],
-                env)
+        batch = ["--batch", str(args.ours_batch)] if args.ours_batch else []  # else: its default
+        return ([sys.executable, "-m", "worker", "--types", "demo.noop", *batch,
+                 "--concurrency", str(args.concurrency)], env)
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", system, "--url", url,
            "--batch", str(args.batch)]
     if trace:
@@ -375,6 +375,7 @@ def pickup_latency(system: System, conn: psycopg.Connection, n: int, args: argpa
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     results: dict[str, Any] = {"jobs": args.jobs, "batch": args.batch,
+                               "ours_batch": args.ours_batch,
                                "concurrency": args.concurrency, "systems": {}}
     tmp = RESULTS / "tmp"
     tmp.mkdir(parents=True, exist_ok=True)
@@ -415,7 +416,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def report(results: dict[str, Any]) -> None:
     print(f"\n== job queues: drain of {results['jobs']} no-op jobs by one worker process "
-          f"(batch {results['batch']})")
+          f"(batch: pgqueuer and raw {results['batch']}, ours "
+          f"{results.get('ours_batch') or 'its default, 250'})")
     print(f"  {'system':14s} {'enqueue/s':>10s} {'drain/s':>9s} {'pickup p50':>11s} "
           f"{'p99':>8s} {'(INSERT+commit p50)':>20s}")
     for name, r in results["systems"].items():
@@ -445,9 +447,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any] | None:
     parser.add_argument("--slow-jobs", type=int, default=5000,
                         help="jobs for procrastinate, which fetches one job per query")
     parser.add_argument("--latency-jobs", type=int, default=200)
-    parser.add_argument("--batch", type=int, default=100)
+    parser.add_argument("--batch", type=int, default=100,
+                        help="batch of pgqueuer (its recommended 100) and of the raw loop")
     parser.add_argument("--ours-batch", type=int, default=0,
-                        help="our worker's batch, when it should differ from --batch")
+                        help="our worker's batch (default: the worker's own default, 250)")
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--settle", type=float, default=2.0)

@@ -17,7 +17,7 @@ from wayfare.config import ConfigError, Settings
 class WorkerConfig:
     database_url: str = field(repr=False)
     concurrency: int = 4
-    batch: int = 100
+    batch: int = 250
     claimers: int = 3
     poll_interval: float = 1.0
     types: tuple[str, ...] = ()  # empty: every type that has a handler
@@ -50,7 +50,7 @@ def _number(env: Mapping[str, str], name: str, default: float, kind: type = floa
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m worker", description="Wayfare's job worker.")
     p.add_argument("--concurrency", type=int, help="handler threads (WORKER_CONCURRENCY, 4)")
-    p.add_argument("--batch", type=int, help="most jobs claimed at once (WORKER_BATCH, 100)")
+    p.add_argument("--batch", type=int, help="most jobs claimed at once (WORKER_BATCH, 250)")
     p.add_argument("--claimers", type=int,
                    help="claim loops, each with a connection (WORKER_CLAIMERS, 3)")
     p.add_argument("--poll-interval", type=float,
@@ -67,7 +67,7 @@ def load(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     settings = Settings.from_env(environ)
     env = os.environ if environ is None else environ
     concurrency = args.concurrency or int(_number(env, "WORKER_CONCURRENCY", 4, int))
-    batch = args.batch or int(_number(env, "WORKER_BATCH", 100, int))
+    batch = args.batch or int(_number(env, "WORKER_BATCH", 250, int))
     claimers = args.claimers or int(_number(env, "WORKER_CLAIMERS", 3, int))
     poll = args.poll_interval or _number(env, "WORKER_POLL_INTERVAL", 1.0)
     shutdown = (args.shutdown_timeout if args.shutdown_timeout is not None
