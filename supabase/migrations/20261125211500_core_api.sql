@@ -377,6 +377,7 @@ declare
     v_key text := private.idempotency_key(key_argument);
     v_fingerprint text;
     v_row private.idempotency_keys;
+    v_exists boolean;
 begin
     perform pg_catalog.set_config('wayfare.idempotency', '', true);
     if v_key is null then
@@ -394,13 +395,14 @@ begin
     select * into v_row from private.idempotency_keys as k
     where k.user_id = v_user and k.action = idempotency_begin.action
         and k.idempotency_key = v_key;
-    if found and v_row.expires_at <= pg_catalog.now() then
+    v_exists := found;
+    if v_exists and v_row.expires_at <= pg_catalog.now() then
         delete from private.idempotency_keys as k
         where k.user_id = v_user and k.action = idempotency_begin.action
             and k.idempotency_key = v_key;
-        found := false;
+        v_exists := false;
     end if;
-    if found then
+    if v_exists then
         if v_row.fingerprint <> v_fingerprint then
             perform private.raise_error('IDEMPOTENCY_KEY_REUSED', null, 'idempotency_key');
         end if;

@@ -526,6 +526,16 @@ begin
     if not found then
         perform private.raise_error('NOT_FOUND', 'Job not found.', 'job_id');
     end if;
+    -- jobs the system started for a user (payments, confirmations) are stopped through
+    -- their own RPC (cancel_booking), never directly: that would strand a booking
+    if not exists (
+        select 1 from private.job_types as t where t.type = v_job.type and t.user_startable
+    ) then
+        perform private.raise_error(
+            'INVALID_STATE', 'This job belongs to a booking: cancel the booking instead.',
+            'job_id'
+        );
+    end if;
     if v_job.status = 'queued' then
         update public.jobs as j
         set status = 'cancelled', completed_at = pg_catalog.now()

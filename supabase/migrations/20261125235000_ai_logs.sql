@@ -17,7 +17,6 @@ declare
     v_sum int := 0;
     v_digit int;
     v_double boolean := false;
-    i int;
 begin
     if digits !~ '^[0-9]{13,19}$' then
         return false;
@@ -49,8 +48,6 @@ as $$
 declare
     v_run text;
     v_digits text;
-    v_start int;
-    v_length int;
 begin
     if value is null then
         return false;
