@@ -1,7 +1,8 @@
 -- Supabase compatibility for plain Postgres (local development and CI only; never a migration).
 -- Creates what a Supabase database already has, only where it is missing:
 -- roles anon, authenticated, service_role, authenticator; schemas auth and extensions;
--- auth.users; auth.uid(), auth.role(), auth.email(), auth.jwt(); Supabase's default grants.
+-- auth.users; auth.uid(), auth.role(), auth.email(), auth.jwt(); Supabase's default grants;
+-- GoTrue's auth.sessions and auth.refresh_tokens for the local Auth stand-in (devstack/auth).
 -- On a real Supabase database (role supabase_auth_admin exists) it changes nothing.
 do $compat$
 begin
@@ -48,6 +49,58 @@ begin
         created_at timestamptz default now(),
         updated_at timestamptz default now()
     );
+
+    -- Auth stand-in (devstack/auth, H9auth): the columns and tables of GoTrue's schema that
+    -- it reads and writes. Added where missing, so databases made before stay usable.
+    alter table auth.users add column if not exists encrypted_password varchar(255);
+    alter table auth.users add column if not exists email_confirmed_at timestamptz;
+    alter table auth.users add column if not exists phone_confirmed_at timestamptz;
+    alter table auth.users add column if not exists confirmed_at timestamptz
+    generated always as (least(email_confirmed_at, phone_confirmed_at)) stored;
+    alter table auth.users add column if not exists invited_at timestamptz;
+    alter table auth.users add column if not exists confirmation_sent_at timestamptz;
+    alter table auth.users add column if not exists last_sign_in_at timestamptz;
+    alter table auth.users add column if not exists banned_until timestamptz;
+    alter table auth.users add column if not exists is_super_admin boolean;
+    alter table auth.users add column if not exists is_sso_user boolean not null default false;
+    alter table auth.users add column if not exists deleted_at timestamptz;
+
+    if not exists (
+        select 1 from pg_type
+        where typname = 'aal_level' and typnamespace = 'auth'::regnamespace
+    ) then
+        create type auth.aal_level as enum ('aal1', 'aal2', 'aal3');
+    end if;
+
+    create table if not exists auth.sessions (
+        id uuid primary key,
+        user_id uuid not null references auth.users (id) on delete cascade,
+        created_at timestamptz default now(),
+        updated_at timestamptz default now(),
+        factor_id uuid,
+        aal auth.aal_level,
+        not_after timestamptz,
+        refreshed_at timestamp,
+        user_agent text,
+        ip inet,
+        tag text
+    );
+    create index if not exists sessions_user_id_idx on auth.sessions (user_id);
+
+    create table if not exists auth.refresh_tokens (
+        instance_id uuid,
+        id bigserial primary key,
+        token varchar(255) unique,
+        user_id varchar(255),
+        revoked boolean,
+        created_at timestamptz default now(),
+        updated_at timestamptz default now(),
+        parent varchar(255),
+        session_id uuid references auth.sessions (id) on delete cascade
+    );
+    create index if not exists refresh_tokens_session_id_revoked_idx
+    on auth.refresh_tokens (session_id, revoked);
+    create index if not exists refresh_tokens_parent_idx on auth.refresh_tokens (parent);
 
     create or replace function auth.jwt() returns jsonb
     language sql stable
