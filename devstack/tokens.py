@@ -23,8 +23,13 @@ def mint(
     secret: str = TEST_JWT_SECRET,
     audience: str = "authenticated",
     issuer: str = TEST_ISSUER,
+    session_id: str | None = None,
+    user_metadata: dict[str, Any] | None = None,
+    phone: str | None = None,
+    signed_in_at: int | None = None,
 ) -> str:
-    """A token as Supabase Auth issues it (HS256, the legacy shared secret)."""
+    """A token as Supabase Auth issues it (HS256, the legacy shared secret). The Auth
+    stand-in (devstack/auth) passes its session id, metadata, phone and sign-in time."""
     now = int(time.time())
     claims: dict[str, Any] = {
         "iss": issuer,
@@ -33,16 +38,18 @@ def mint(
         "iat": now,
         "role": role,
         "aal": "aal1",
-        "amr": [{"method": "password", "timestamp": now}],
-        "session_id": str(uuid.uuid4()),
+        "amr": [{"method": "password", "timestamp": signed_in_at or now}],
+        "session_id": session_id or str(uuid.uuid4()),
         "is_anonymous": False,
         "app_metadata": app_metadata or {"provider": "email", "providers": ["email"]},
-        "user_metadata": {},
+        "user_metadata": user_metadata or {},
     }
     if user_id is not None:
         claims["sub"] = user_id
     if email is not None:
         claims["email"] = email
+    if phone is not None:
+        claims["phone"] = phone
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
