@@ -10,6 +10,7 @@ import time
 BENCHES = {
     "core": ("bench.core_bench", []),
     "redact": ("bench.redact_bench", []),
+    "public_redact": ("bench.public_redact_bench", []),
     "jobs": ("bench.jobs_bench", []),
     "webhook": ("bench.webhook_bench", []),
 }

