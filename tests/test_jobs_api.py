@@ -195,7 +195,7 @@ def test_cancel_a_processing_job_asks_the_worker(api: PostgREST, alice: User,
     assert again.status == 202
     assert again.body["cancelRequestedAt"] == response.body["cancelRequestedAt"]
     # the worker sees it at its next heartbeat
-    state = db.execute("select private.heartbeat_job(%s, 'test-worker')", (job_id,)).fetchone()
+    state = db.execute("select private.heartbeat_job(%s, 'test-worker', 1)", (job_id,)).fetchone()
     assert state[0] == "cancel"
 
 
@@ -205,7 +205,7 @@ def test_cancel_a_finished_job_is_409(api: PostgREST, alice: User, db: psycopg.C
     job_id = start(api, alice).body["jobId"]
     if how == "completed":
         claim(db, job_id)
-        done = db.execute("select private.complete_job(%s, 'test-worker', '{\"ok\": true}')",
+        done = db.execute("select private.complete_job(%s, 'test-worker', 1, '{\"ok\": true}')",
                           (job_id,)).fetchone()[0]
         assert done is True
     else:
@@ -260,7 +260,7 @@ def test_internal_state_is_not_readable(api: PostgREST, alice: User, db: psycopg
     """Leases (worker id, lease end) and internal error text are in private tables."""
     job_id = start(api, alice).body["jobId"]
     claim(db, job_id, worker="host-1:123:secret")
-    db.execute("select private.fail_job(%s, 'host-1:123:secret', "
+    db.execute("select private.fail_job(%s, 'host-1:123:secret', 1, "
                "'KeyError: internal detail with alice@example.com', true)", (job_id,))
     row = poll(api, alice, job_id)[0]
     assert set(row) == USER_COLUMNS
@@ -274,7 +274,7 @@ def test_internal_state_is_not_readable(api: PostgREST, alice: User, db: psycopg
             conn.rollback()
             conn.execute("set role authenticated")
         for fn in ("private.claim_jobs('w', array['demo.steps'], 1)",
-                   "private.complete_job(gen_random_uuid(), 'w', null)",
+                   "private.complete_job(gen_random_uuid(), 'w', 1, null)",
                    "private.recover_expired_leases()",
                    "private.enqueue_job('demo.noop', '{}', gen_random_uuid())"):
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
@@ -288,7 +288,7 @@ def test_retry_keeps_the_error_user_safe(api: PostgREST, alice: User, db: psycop
     job_id = start(api, alice).body["jobId"]
     db.execute("update public.jobs set max_attempts = 1 where id = %s", (job_id,))
     claim(db, job_id)
-    status = db.execute("select private.fail_job(%s, 'test-worker', 'Traceback: secret', true)",
+    status = db.execute("select private.fail_job(%s, 'test-worker', 1, 'Traceback: secret', true)",
                         (job_id,)).fetchone()[0]
     assert status == "failed"
     job = poll(api, alice, job_id)[0]

@@ -167,9 +167,9 @@ class JobStore:
                   checkpoint: dict[str, Any] | None = None) -> str:
         with self.pool.connection() as conn:
             row = conn.execute(
-                "select private.heartbeat_job(%s, %s, %s, %s::jsonb, %s)",
-                (job.id, self.worker_id, progress,
-                 None if checkpoint is None else json.dumps(checkpoint), job.attempt),
+                "select private.heartbeat_job(%s, %s, %s, %s, %s::jsonb)",
+                (job.id, self.worker_id, job.attempt, progress,
+                 None if checkpoint is None else json.dumps(checkpoint)),
             ).fetchone()
         return row[0] if row else "lost"
 
@@ -190,7 +190,7 @@ class JobStore:
         with self.pool.connection() as conn:
             row = conn.execute(
                 "select private.fail_job(%s, %s, %s, %s, %s, %s)",
-                (job.id, self.worker_id, error[:4000], retryable, user_message, job.attempt),
+                (job.id, self.worker_id, job.attempt, error[:4000], retryable, user_message),
             ).fetchone()
         return row[0] if row else "lost"
 

@@ -19,7 +19,7 @@ select table_privs_are('private', 'job_errors', 'authenticated', array[]::text[]
     'authenticated has no privilege on job errors');
 select ok(
     not has_function_privilege('authenticated', 'private.claim_jobs(text, text[], int)', 'execute')
-    and not has_function_privilege('anon', 'private.complete_job(uuid, text, jsonb, int)', 'execute')
+    and not has_function_privilege('anon', 'private.complete_job(uuid, text, int, jsonb)', 'execute')
     and not has_function_privilege('authenticated', 'private.enqueue_job(text, jsonb, uuid, text, timestamptz)', 'execute'),
     'API roles cannot call the worker functions or enqueue for anyone'
 );
@@ -112,22 +112,22 @@ select results_eq(
 -- Heartbeats: extend the lease, store progress and checkpoints, report cancel and loss
 -- ============================================================================
 update private.job_leases set locked_until = now() + interval '1 second' where job_id = :'j1';
-select is(private.heartbeat_job(:'j1', 'worker-a', 40, '{"done": 2}'), 'continue',
+select is(private.heartbeat_job(:'j1', 'worker-a', 1, 40, '{"done": 2}'), 'continue',
     'a heartbeat by the holder continues');
 select ok(
     (select locked_until = now() + interval '30 seconds' from private.job_leases where job_id = :'j1'),
     'a heartbeat extends the lease by the type''s lease_seconds'
 );
-select is(private.heartbeat_job(:'j1', 'worker-a', null, '{"note": "x"}', 1), 'continue',
+select is(private.heartbeat_job(:'j1', 'worker-a', 1, null, '{"note": "x"}'), 'continue',
     'a checkpoint with the right attempt is stored');
 select results_eq(
     format($$ select progress, checkpoints from public.jobs where id = %L $$, :'j1'),
     $$ values (40, '{"done": 2, "note": "x"}'::jsonb) $$,
     'progress is stored and checkpoints are merged'
 );
-select is(private.heartbeat_job(:'j1', 'worker-b', 90, '{"done": 99}'), 'lost',
+select is(private.heartbeat_job(:'j1', 'worker-b', 1, 90, '{"done": 99}'), 'lost',
     'another worker''s heartbeat is refused');
-select is(private.heartbeat_job(:'j1', 'worker-a', 90, null, 7), 'lost',
+select is(private.heartbeat_job(:'j1', 'worker-a', 7, 90, null), 'lost',
     'a heartbeat for another attempt is refused');
 select is((select progress from public.jobs where id = :'j1'), 40, 'and stores nothing');
 select results_eq(
@@ -142,7 +142,7 @@ select results_eq(
 select tests.authenticate_as(:'alice');
 select is(public.cancel_job(:'j2') ->> 'status', 'processing', 'cancelling a processing job asks');
 select tests.clear_authentication();
-select is(private.heartbeat_job(:'j2', 'worker-b'), 'cancel', 'the next heartbeat says cancel');
+select is(private.heartbeat_job(:'j2', 'worker-b', 1), 'cancel', 'the next heartbeat says cancel');
 select ok(private.cancel_confirmed(:'j2', 'worker-b', 1), 'the worker confirms');
 select results_eq(
     format($$ select status, completed_at is not null from public.jobs where id = %L $$, :'j2'),
@@ -152,16 +152,16 @@ select results_eq(
 -- ============================================================================
 -- Completing: only the holder, only once
 -- ============================================================================
-select is(private.complete_job(:'j1', 'worker-b', '{"r": 1}'), false,
+select is(private.complete_job(:'j1', 'worker-b', 1, '{"r": 1}'), false,
     'another worker cannot complete the job');
-select is(private.complete_job(:'j1', 'worker-a', '{"r": 1}', 2), false,
+select is(private.complete_job(:'j1', 'worker-a', 2, '{"r": 1}'), false,
     'another attempt cannot complete the job');
-select is(private.complete_job(:'j1', 'worker-a', '{"r": 1}', 1), true, 'the holder completes it');
+select is(private.complete_job(:'j1', 'worker-a', 1, '{"r": 1}'), true, 'the holder completes it');
 select results_eq(
     format($$ select status, progress, result from public.jobs where id = %L $$, :'j1'),
     $$ values ('completed'::text, 100, '{"r": 1}'::jsonb) $$, 'completed with its result'
 );
-select is(private.complete_job(:'j1', 'worker-a', '{"r": 2}', 1), false, 'it completes only once');
+select is(private.complete_job(:'j1', 'worker-a', 1, '{"r": 2}'), false, 'it completes only once');
 select is((select count(*) from private.job_leases where job_id = :'j1'), 0::bigint,
     'a completed job has no lease');
 
@@ -185,10 +185,10 @@ select results_eq(
     $$ values (2, '{"done": 3}'::jsonb) $$,
     'another worker claims it again, attempt 2, from the checkpoint'
 );
-select is(private.complete_job(:'j3', 'worker-a', '{"stale": true}'), false,
+select is(private.complete_job(:'j3', 'worker-a', 1, '{"stale": true}'), false,
     'the old holder cannot complete it');
-select is(private.heartbeat_job(:'j3', 'worker-a'), 'lost', 'the old holder learns it lost it');
-select is(private.complete_job(:'j3', 'worker-b', '{"ok": true}', 2), true,
+select is(private.heartbeat_job(:'j3', 'worker-a', 1), 'lost', 'the old holder learns it lost it');
+select is(private.complete_job(:'j3', 'worker-b', 2, '{"ok": true}'), true,
     'the new holder completes it');
 select is((select result from public.jobs where id = :'j3'), '{"ok": true}'::jsonb,
     'with the new holder''s result');
@@ -211,7 +211,7 @@ select results_eq(
 -- ============================================================================
 select private.enqueue_job('demo.steps', '{"steps": 1}', :'alice') as j5 \gset
 select private.claim_jobs('worker-a', array['demo.steps'], 1);
-select is(private.fail_job(:'j5', 'worker-a', 'boom', true), 'queued', 'a retryable failure retries');
+select is(private.fail_job(:'j5', 'worker-a', 1, 'boom', true), 'queued', 'a retryable failure retries');
 select ok(
     (select run_at between now() + interval '2.5 seconds' and now() + interval '5 seconds'
      from public.jobs where id = :'j5'),
@@ -219,7 +219,7 @@ select ok(
 );
 update public.jobs set run_at = now() where id = :'j5';
 select private.claim_jobs('worker-a', array['demo.steps'], 1);
-select is(private.fail_job(:'j5', 'worker-a', 'bad', false, 'Nothing to research.'), 'failed',
+select is(private.fail_job(:'j5', 'worker-a', 2, 'bad', false, 'Nothing to research.'), 'failed',
     'a permanent failure fails at once');
 select results_eq(
     format($$ select status, attempts, error from public.jobs where id = %L $$, :'j5'),
