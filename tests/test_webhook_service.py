@@ -156,6 +156,72 @@ def test_stale_timestamp_is_refused(web: WebhookService, conn: psycopg.Connectio
     assert recent.status_code == 200 and stored(conn, event["id"]) == 1
 
 
+def signature_failures(web: WebhookService, reason: str) -> float:
+    prefix = f'wayfare_stripe_webhook_signature_failures_total{{reason="{reason}"}} '
+    for line in httpx.get(web.url + "/metrics").text.splitlines():
+        if line.startswith(prefix):
+            return float(line.split()[-1])
+    return 0.0
+
+
+@pytest.mark.parametrize(("reason", "signature"), [
+    ("no_match", lambda payload: sign(payload, "whsec_someone_else")),
+    ("stale_timestamp", lambda payload: sign(payload, SECRET, int(time.time()) - 400)),
+    ("malformed_header", lambda payload: "not a signature"),
+    ("missing_header", lambda payload: None),
+])
+def test_bad_signature_is_logged_at_warning_and_counted(
+        web: WebhookService, reason: str, signature: Any) -> None:
+    """Each refusal: one WARNING line with the reason and the request id, never the header,
+    the secret or the body; and the counter of its reason goes up by one."""
+    event = make_event("payment_intent.succeeded", {"id": new_pi(),
+                                                    "receipt_email": "jane.doe@example.com"})
+    payload = json.dumps(event)
+    before = signature_failures(web, reason)
+    request_id = f"req-badsig-{uuid.uuid4().hex[:12]}"
+    header = signature(payload)
+    response = post_event(web.url, payload, None, signature=header,
+                          headers={"X-Request-ID": request_id})
+    assert_envelope(response, 400, "VALIDATION_FAILED", "stripe-signature")
+    assert signature_failures(web, reason) == before + 1
+    deadline = time.monotonic() + 5
+    while not (lines := [line for line in web.log_lines()
+                         if line.get("request_id") == request_id]):
+        assert time.monotonic() < deadline, "no log line for the refused signature"
+        time.sleep(0.05)
+    assert lines[0]["event"] == "stripe.signature_rejected"
+    assert lines[0]["level"] == "warning" and lines[0]["reason"] == reason
+    logs = web.logs()
+    assert SECRET not in logs and event["id"] not in logs and "jane.doe" not in logs
+    if header:
+        assert header not in logs and header.split("v1=")[-1] not in logs
+
+
+def test_signature_failures_raise_an_alert_on_ops(service_db: str) -> None:
+    """Past OPS_SIGNATURE_FAILURES_ALERT failures within OPS_SIGNATURE_WINDOW_S, /ops shows an
+    alert naming STRIPE_WEBHOOK_SECRET (what a wrong secret after a rotation looks like)."""
+    from devstack import tokens
+
+    env = {"SUPABASE_JWT_SECRET": tokens.TEST_JWT_SECRET, "OPS_SIGNATURE_FAILURES_ALERT": "3",
+           "OPS_SIGNATURE_WINDOW_S": "600"}
+    operator = create_user(service_db, admin=True)
+    with run_webhook_service(service_db, secrets=(SECRET,), env=env) as service:
+        def alerts() -> list[str]:
+            response = httpx.get(service.url + "/ops/data.json", timeout=10,
+                                 headers={"Authorization": f"Bearer {operator.token}"})
+            assert response.status_code == 200, response.text
+            return [a for a in response.json()["alerts"] if "signature" in a]
+
+        event = make_event("payment_intent.processing", {"id": new_pi()})
+        for _ in range(2):
+            assert post_event(service.url, event, "whsec_wrong").status_code == 400
+        assert alerts() == []
+        assert post_event(service.url, event, "whsec_wrong").status_code == 400
+        found = alerts()
+        assert len(found) == 1 and "3 Stripe webhook signature failures" in found[0]
+        assert "STRIPE_WEBHOOK_SECRET" in found[0]
+
+
 def test_rotated_secrets_both_accepted(service_db: str, conn: psycopg.Connection) -> None:
     """During a rotation STRIPE_WEBHOOK_SECRET holds both; Stripe may sign with either, or
     send one v1 per secret."""
@@ -193,12 +259,78 @@ def test_rotated_secrets_both_accepted(service_db: str, conn: psycopg.Connection
     '{"id": "evt_x2", "type": "payment_intent.succeeded", "created": NaN}',
     '{"id": "evt bad id", "type": "payment_intent.succeeded", "created": 1}',
 ])
-def test_malformed_json_is_400_and_stores_nothing(web: WebhookService, conn: psycopg.Connection,
-                                                  payload: str) -> None:
+def test_malformed_json_is_400_and_stored_as_rejected(
+        web: WebhookService, conn: psycopg.Connection, payload: str) -> None:
     before = count_stripe_events(conn)
     response = post_event(web.url, payload, SECRET)
     assert_envelope(response, 400, "VALIDATION_FAILED", "body")
     assert count_stripe_events(conn) == before
+    assert rejected(conn, payload) is not None
+
+
+def rejected(conn: psycopg.Connection, payload: str) -> dict[str, Any] | None:
+    cur = conn.execute(
+        "select * from private.stripe_rejected_events"
+        " where body_sha256 = encode(sha256(convert_to(%s, 'UTF8')), 'hex')", (payload,))
+    row = cur.fetchone()
+    return None if row is None else dict(zip([c.name for c in cur.description], row,
+                                             strict=True))
+
+
+def deep_event(depth: int) -> str:
+    head = f'{{"id": "evt_deep_{depth}", "type": "payment_intent.succeeded", '
+    return head + f'"created": {int(time.time())}, "data": {"[" * depth}{"]" * depth}}}'
+
+
+@pytest.mark.parametrize(("name", "payload", "reason"), [
+    ("nested 100k deep", deep_event(100_000), "nested_too_deep"),
+    ("nested 900 deep", deep_event(900), "nested_too_deep"),
+    ("created near 1e20", '{"id": "evt_far_future", "type": "payment_intent.succeeded", '
+     '"created": 100000000000000000000, "data": {"object": {}}}', "invalid_created"),
+    ("created negative", '{"id": "evt_before_1970", "type": "payment_intent.succeeded", '
+     '"created": -1, "data": {"object": {}}}', "invalid_created"),
+    ("a string", '"evt_1"', "not_an_object"),
+    ("null", "null", "not_an_object"),
+    ("no id", '{"type": "charge.refunded", "created": 1700000000}', "invalid_id"),
+    ("no type", '{"id": "evt_no_type", "created": 1700000000}', "invalid_type"),
+    ("type not a string", '{"id": "evt_num_type", "type": 7, "created": 1700000000}',
+     "invalid_type"),
+])
+def test_signed_malformed_event_is_400_and_stored_as_rejected(
+        web: WebhookService, conn: psycopg.Connection, name: str, payload: str,
+        reason: str) -> None:
+    """A signed event that is malformed answers 400 with the envelope, never 500 (Stripe
+    would retry a 500 for days), and is kept once per body in stripe_rejected_events."""
+    before = count_stripe_events(conn)
+    for attempt in (1, 2):  # Stripe delivers it again: one row, two deliveries
+        response = post_event(web.url, payload, SECRET, headers={
+            "X-Request-ID": f"req-rejected-{attempt}-{abs(hash(name)) % 10**8}"})
+        assert_envelope(response, 400, "VALIDATION_FAILED", "body")
+    assert count_stripe_events(conn) == before
+    row = rejected(conn, payload)
+    assert row is not None, name
+    assert row["reason"] == reason and row["deliveries"] == 2
+    assert row["body"] == payload and row["request_id"] == response.headers["X-Request-ID"]
+    assert web.alive()
+    lines = [line for line in web.log_lines() if line.get("event") == "stripe.event_rejected"
+             and line.get("request_id") == response.headers["X-Request-ID"]]
+    assert lines and lines[0]["level"] == "warning" and lines[0]["reason"] == reason
+    if len(payload) > 20:  # the body never reaches the logs
+        assert payload[:60] not in web.logs()
+    metrics = httpx.get(web.url + "/metrics").text
+    assert 'outcome="rejected"' in metrics
+
+
+def test_out_of_range_value_refused_by_postgres_is_rejected(
+        web: WebhookService, conn: psycopg.Connection) -> None:
+    """Defence in depth: a value Python lets through but Postgres refuses (here a number too
+    large for jsonb's numeric) is a 400 and a rejected row, not a 500."""
+    payload = ('{"id": "evt_huge_number", "type": "payment_intent.succeeded", '
+               '"created": 1700000000, "data": {"object": {"amount": 1e1000000}}}')
+    response = post_event(web.url, payload, SECRET)
+    assert response.status_code == 400, response.text
+    row = rejected(conn, payload)
+    assert row is not None and row["event_id"] == "evt_huge_number"
 
 
 def test_oversized_body_is_413(web: WebhookService, conn: psycopg.Connection,

@@ -25,6 +25,15 @@ class DatabaseUnavailable(Exception):
     """No connection within the timeout, or the connection broke: retry later (503)."""
 
 
+class EventUnprocessable(Exception):
+    """Postgres refused a value of a verified event (out of range, nested too deep): retrying
+    cannot help, so the service answers 400 and stores the delivery as rejected."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
 @dataclass(frozen=True)
 class ContractError(Exception):
     """A contract error raised in SQL by private.raise_error (sqlstate PGRST)."""
@@ -79,6 +88,8 @@ class Database:
             except PoolTimeout as exc:
                 raise DatabaseUnavailable("no database connection") from exc
             except psycopg.OperationalError as exc:
+                if not _connection_lost(exc):
+                    raise  # a statement error (limits, cancellation), not a broken connection
                 if attempt == 2:
                     raise DatabaseUnavailable(type(exc).__name__) from exc
                 log.warning("db.connection_broken", error_type=type(exc).__name__)
@@ -91,11 +102,27 @@ class Database:
 
     def record_stripe_event(self, payload: str, request_id: str) -> dict[str, Any]:
         """Store and apply one verified event (its raw JSON text): {eventId, outcome, ...}."""
-        return self._call("select private.record_stripe_event(%s::jsonb, %s)",
-                          (payload, request_id))
+        try:
+            return self._call("select private.record_stripe_event(%s::jsonb, %s)",
+                              (payload, request_id))
+        except (psycopg.errors.DataError, psycopg.errors.ProgramLimitExceeded) as exc:
+            raise EventUnprocessable(f"refused_by_database:{exc.diag.sqlstate}") from exc
+
+    def record_rejected_stripe_event(self, payload: str, reason: str, event_id: str | None,
+                                     event_type: str | None, request_id: str) -> None:
+        """Keep a verified delivery that is not an applicable event (once per body)."""
+        self._call("select private.record_rejected_stripe_event(%s, %s, %s, %s, %s)",
+                   (payload, reason, event_id, event_type, request_id))
 
     def ping(self, timeout: float = 1.0) -> bool:
         return self._call("select true", (), timeout=timeout) is True
+
+
+def _connection_lost(exc: psycopg.OperationalError) -> bool:
+    """The connection is gone (no SQLSTATE, class 08, or the server shutting down), as opposed
+    to a statement refused by the server (54 program limits, 57014 cancellation, 55P03)."""
+    state = exc.sqlstate
+    return state is None or state.startswith("08") or state in ("57P01", "57P02", "57P03")
 
 
 def _contract_error(exc: psycopg.Error) -> ContractError:

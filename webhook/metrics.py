@@ -4,6 +4,9 @@
 - wayfare_http_request_duration_seconds{endpoint, method, status} (histogram)
 - wayfare_stripe_webhook_events_total{type, outcome}
 - wayfare_stripe_webhook_lag_seconds (histogram): receipt time minus the event's `created`
+- wayfare_stripe_webhook_signature_failures_total{reason}: deliveries refused for their
+  signature (missing_header, malformed_header, stale_timestamp, no_match); a burst of
+  no_match usually means a wrong STRIPE_WEBHOOK_SECRET (an alert on /ops says so)
 
 `endpoint` is the route's rule (`/webhooks/stripe`), or `unmatched` for unknown paths, so a
 scan of random URLs cannot blow up the label set. Each app has its own registry; with
@@ -13,7 +16,9 @@ threads, the default of `python -m webhook`).
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import deque
 
 from flask import Blueprint, Flask, Response, current_app, g, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
@@ -22,6 +27,7 @@ from prometheus_client.exposition import generate_latest
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 LAG_BUCKETS = (1, 5, 15, 60, 300, 900, 3600, 21600, 86400, 259200)
 EXTENSION = "wayfare.metrics"
+RECENT_FAILURES_KEPT = 10_000  # timestamps kept for the /ops alert window
 
 blueprint = Blueprint("metrics", __name__)
 
@@ -47,11 +53,31 @@ class Metrics:
             "Seconds from a Stripe event's creation to its receipt.",
             buckets=LAG_BUCKETS, registry=self.registry,
         )
+        self.signature_failures = Counter(
+            "wayfare_stripe_webhook_signature_failures",
+            "Stripe deliveries refused for their signature, by reason.",
+            ["reason"], registry=self.registry,
+        )
+        self._recent_failures: deque[float] = deque(maxlen=RECENT_FAILURES_KEPT)
+        self._lock = threading.Lock()
 
     def observe_webhook(self, event_type: str, outcome: str, created: int | None) -> None:
         self.webhook_events.labels(event_type, outcome).inc()
         if created is not None:
             self.webhook_lag.observe(max(time.time() - created, 0.0))
+
+    def observe_signature_failure(self, reason: str) -> None:
+        self.signature_failures.labels(reason).inc()
+        with self._lock:
+            self._recent_failures.append(time.monotonic())
+
+    def signature_failures_within(self, seconds: float) -> int:
+        """Signature failures of this process in the last `seconds` (for the /ops alert)."""
+        since = time.monotonic() - seconds
+        with self._lock:
+            while self._recent_failures and self._recent_failures[0] < since:
+                self._recent_failures.popleft()
+            return len(self._recent_failures)
 
 
 def metrics() -> Metrics:

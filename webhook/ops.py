@@ -8,7 +8,10 @@ Alerts (thresholds from the environment):
 - web p95 latency over OPS_P95_ALERT_S (3 s), from this process's request histogram, and job
   pickup p95 (queued to started) over the same threshold;
 - error rate over OPS_ERROR_RATE_ALERT (5 %): failed jobs, and the web service's 5xx;
-- oldest queued job over OPS_OLDEST_QUEUED_ALERT_S (120 s).
+- oldest queued job over OPS_OLDEST_QUEUED_ALERT_S (120 s);
+- Stripe signature failures: at least OPS_SIGNATURE_FAILURES_ALERT (5) in the last
+  OPS_SIGNATURE_WINDOW_S (900 s) in this process (a wrong STRIPE_WEBHOOK_SECRET, or someone
+  probing the endpoint).
 """
 
 from __future__ import annotations
@@ -56,7 +59,8 @@ def snapshot(database: Any) -> dict[str, Any]:
 def web_stats(registry: CollectorRegistry | None) -> dict[str, float | None]:
     """p95 latency and 5xx rate of this process's requests, from its histogram."""
     if registry is None:
-        return {"p95_seconds": None, "error_rate": None, "requests": 0}
+        return {"p95_seconds": None, "error_rate": None, "requests": 0,
+                "signature_failures": 0}
     buckets: dict[float, float] = {}
     total = errors = 0.0
     for metric in registry.collect():
@@ -73,7 +77,7 @@ def web_stats(registry: CollectorRegistry | None) -> dict[str, float | None]:
         target = 0.95 * buckets[float("inf")]
         p95 = next(bound for bound in sorted(buckets) if buckets[bound] >= target)
     return {"p95_seconds": p95, "error_rate": errors / total if total else None,
-            "requests": total}
+            "requests": total, "signature_failures": 0}
 
 
 def alerts(snap: dict[str, Any], web: dict[str, Any]) -> list[str]:
@@ -95,6 +99,12 @@ def alerts(snap: dict[str, Any], web: dict[str, Any]) -> list[str]:
     oldest = snap["queue"].get("oldest_queued_seconds")
     if oldest is not None and oldest > oldest_limit:
         out.append(f"oldest queued job waits {oldest:.0f} s (over {oldest_limit:g} s)")
+    failures = web.get("signature_failures") or 0
+    failures_limit = _threshold("OPS_SIGNATURE_FAILURES_ALERT", 5)
+    if failures and failures >= failures_limit:
+        window = _threshold("OPS_SIGNATURE_WINDOW_S", 900.0)
+        out.append(f"{failures} Stripe webhook signature failures in the last {window:g} s "
+                   "(check STRIPE_WEBHOOK_SECRET)")
     return out
 
 
@@ -102,6 +112,9 @@ def report() -> dict[str, Any]:
     snap = snapshot(current_app.extensions["wayfare.db"])
     metrics = current_app.extensions.get("wayfare.metrics")
     web = web_stats(getattr(metrics, "registry", None))
+    if metrics is not None:
+        web["signature_failures"] = metrics.signature_failures_within(
+            _threshold("OPS_SIGNATURE_WINDOW_S", 900.0))
     return {"snapshot": snap, "web": web, "alerts": alerts(snap, web)}
 
 
