@@ -1,0 +1,7 @@
+export * from './errors.js'
+export * from './types.js'
+export * from './fetch.js'
+export * from './rpc.js'
+export * from './optimistic.js'
+export * from './backoff.js'
+export * from './watchJob.js'
