@@ -35,17 +35,18 @@ select is(
 );
 
 -- ============================================================================
--- An activity cannot be attached to another user's trip
+-- An activity cannot be attached to another user's trip (the write rules' trigger answers
+-- the contract's NOT_FOUND before RLS would: another user's trip looks like a missing one)
 -- ============================================================================
 select throws_ok(
     $$ insert into public.activities (trip_id, title)
        values ('22222222-0000-0000-0000-00000000000b', 'Gatecrash') $$,
-    '42501', null, 'owner cannot add an activity to another user''s trip'
+    'PGRST', null, 'owner cannot add an activity to another user''s trip'
 );
 select throws_ok(
     format($$ insert into public.activities (trip_id, user_id, title)
               values ('22222222-0000-0000-0000-00000000000b', %L, 'Gatecrash') $$, :'bob'),
-    '42501', null, 'not even by naming the other user as owner'
+    'PGRST', null, 'not even by naming the other user as owner'
 );
 select throws_ok(
     $$ update public.activities set trip_id = '22222222-0000-0000-0000-00000000000b' $$,
