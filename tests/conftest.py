@@ -1,4 +1,5 @@
-"""Fixtures: a migrated template database per run, clones of it, users, and PostgREST."""
+"""Fixtures: a migrated template database per run, clones of it, users, and the real
+PostgREST behind the local gateway."""
 
 from __future__ import annotations
 
@@ -76,16 +77,24 @@ def bob(make_user: Callable[..., User]) -> User:
     return make_user()
 
 
-@pytest.fixture
-def api(db_url: str) -> Iterator[PostgREST]:
+@pytest.fixture(scope="session")
+def shared_api(db_url: str) -> Iterator[PostgREST]:
+    """The real PostgREST (and gateway) for the shared database, started once per run."""
     client = PostgREST(databases.url_for(db_url.rsplit("/", 1)[-1], user="authenticator"))
     yield client
     client.close()
 
 
 @pytest.fixture
-def api_factory(db_url: str) -> Iterator[Callable[[], PostgREST]]:
-    """Separate PostgREST connections, for concurrency tests."""
+def api(shared_api: PostgREST, db_url: str) -> Iterator[PostgREST]:
+    client = PostgREST(databases.url_for(db_url.rsplit("/", 1)[-1], user="authenticator"))
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def api_factory(shared_api: PostgREST, db_url: str) -> Iterator[Callable[[], PostgREST]]:
+    """Separate HTTP clients of the shared PostgREST, for concurrency tests."""
     made: list[PostgREST] = []
 
     def factory() -> PostgREST:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable
 
 import psycopg
@@ -144,23 +145,49 @@ def test_users_cannot_read_stored_responses(api: PostgREST, alice: User, db) -> 
 
 
 def test_in_use_while_the_first_is_running(api_factory: Callable[[], PostgREST],
-                                           alice: User) -> None:
-    """Hold the first request's transaction open: the second gets 409, retryable."""
+                                           alice: User, db: psycopg.Connection) -> None:
+    """Hold the first request open (a test transaction locks trips against inserts): a
+    duplicate gets 409 at once, retryable, and an unrelated write by the same user does not
+    wait for the first either (the rate limiter takes no row locks)."""
     first_api, second_api = api_factory(), api_factory()
-    conn = first_api.conn
-    with conn.cursor() as cur:  # begin the first request by hand and keep it open
-        cur.execute("select set_config('role', 'authenticated', true), "
-                    "set_config('request.jwt.claims', %s, true), "
-                    "set_config('request.headers', %s, true)",
-                    (json.dumps({"sub": alice.id, "role": "authenticated"}),
-                     json.dumps({"idempotency-key": "busy-key"})))
-        cur.execute("select public.create_trip(title => 'Seville')")
-    response = create(second_api, alice, "busy-key")
+    trip = create(second_api, alice, None, title="Before the lock").body
+    outcome: list[Response] = []
+    with psycopg.connect(db.info.dsn) as locker:
+        locker.execute("lock table public.trips in share mode")
+        first = threading.Thread(target=lambda: outcome.append(
+            create(first_api, alice, "busy-key")))
+        first.start()
+        wait_for_lock_waiter(db)
+        started = time.monotonic()
+        response = create(second_api, alice, "busy-key")
+        in_use_after = time.monotonic() - started
+        started = time.monotonic()
+        activity = second_api.rpc("create_activity", {"trip_id": trip["id"], "title": "Tapas"},
+                                  token=alice.token)
+        unrelated_after = time.monotonic() - started
+        assert first.is_alive()  # the first request is still held
+    first.join(timeout=30)
     assert response.status == 409 and response.code == "IDEMPOTENCY_KEY_IN_USE"
     assert json.loads(response.body["details"])["retryable"] is True
-    conn.commit()
+    assert in_use_after < 0.1, in_use_after
+    assert activity.status == 201 and unrelated_after < 0.1, unrelated_after
+    assert outcome and outcome[0].status == 201
     replay = create(second_api, alice, "busy-key")
     assert replay.status == 201 and replay.header("Idempotent-Replayed") == "true"
+    assert replay.body == outcome[0].body
+
+
+def wait_for_lock_waiter(db: psycopg.Connection, timeout: float = 10.0) -> None:
+    """Until a backend of this database waits for a lock (the held request)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        waiting = db.execute(
+            "select count(*) from pg_stat_activity where datname = current_database() "
+            "and wait_event_type = 'Lock'").fetchone()[0]
+        if waiting:
+            return
+        time.sleep(0.01)
+    raise TimeoutError("no request is waiting for the lock")
 
 
 def test_twenty_concurrent_calls_make_one_trip(api_factory: Callable[[], PostgREST],

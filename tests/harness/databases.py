@@ -33,6 +33,9 @@ def admin() -> psycopg.Connection:
 
 
 def drop(name: str) -> None:
+    from tests.harness.postgrest import SERVERS  # a PostgREST still attached would reconnect
+
+    SERVERS.forget(name)
     with admin() as conn:
         conn.execute(
             sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))

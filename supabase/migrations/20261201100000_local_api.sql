@@ -1,0 +1,262 @@
+-- The real PostgREST in front (contract §11, §13): the pre-request function set in the
+-- database, rate limits keyed on what PostgREST will call however the path is spelled,
+-- rows counted for multi-row table writes, and counters that never lock.
+
+-- ============================================================================
+-- PostgREST's pre-request function, by in-database configuration: a hosted project gets
+-- request ids and rate limits from `supabase db push` alone.
+-- ============================================================================
+alter role authenticator set "pgrst.db_pre_request" = 'private.check_request';
+
+-- ============================================================================
+-- The route PostgREST will serve: it routes on the percent-decoded path while
+-- request.path holds the raw one (`/rpc/create%5Ftrip` runs create_trip).
+-- Decoded, repeated slashes folded, a trailing slash dropped.
+-- ============================================================================
+create or replace function private.request_route()
+returns text
+language plpgsql
+stable
+security invoker
+set search_path = ''
+as $$
+declare
+    v_raw text := coalesce(pg_catalog.current_setting('request.path', true), '');
+    v_parts text[];
+    v_bytes bytea;
+    v_part text;
+    v_route text;
+begin
+    v_raw := pg_catalog.split_part(v_raw, '?', 1);
+    if pg_catalog.strpos(v_raw, '%') > 0 then
+        v_parts := pg_catalog.string_to_array(v_raw, '%');
+        v_bytes := pg_catalog.convert_to(v_parts[1], 'UTF8');
+        foreach v_part in array v_parts[2:] loop
+            if v_part ~ '^[0-9A-Fa-f]{2}' then
+                v_bytes := v_bytes || pg_catalog.decode(pg_catalog.left(v_part, 2), 'hex')
+                    || pg_catalog.convert_to(pg_catalog.substr(v_part, 3), 'UTF8');
+            else
+                v_bytes := v_bytes || pg_catalog.convert_to('%' || v_part, 'UTF8');
+            end if;
+        end loop;
+        begin
+            v_raw := pg_catalog.convert_from(v_bytes, 'UTF8');
+        exception when character_not_in_repertoire or untranslatable_character then
+            -- not UTF-8 once decoded: PostgREST cannot route it either; keep the raw path
+            null;
+        end;
+    end if;
+    v_route := pg_catalog.regexp_replace(v_raw, '/{2,}', '/', 'g');
+    if pg_catalog.length(v_route) > 1 then
+        v_route := pg_catalog.rtrim(v_route, '/');
+    end if;
+    return v_route;
+end;
+$$;
+
+-- ============================================================================
+-- Rate limits without locks: one inserted row per charge (insert-only, unlogged), summed
+-- per fixed window. Two requests of one user never wait for each other here, so a
+-- concurrent duplicate reaches the idempotency check at once (409 IN_USE). Concurrent
+-- requests may each see the others' uncommitted charges missing: a limit can be passed by
+-- at most the number of that subject's requests in flight (documented in docs/api.md).
+-- ============================================================================
+create unlogged table if not exists private.rate_limit_hits (
+    subject text not null,
+    limit_name text not null,
+    window_start timestamptz not null,
+    units int not null constraint rate_limit_hits_units_positive check (units > 0)
+);
+comment on table private.rate_limit_hits is
+'Charges against private.rate_limits: insert-only (never updated, so never locked), summed '
+'per (subject, limit, window); purged by pg_cron after a day.';
+create index if not exists rate_limit_hits_subject_idx
+on private.rate_limit_hits (subject, limit_name, window_start);
+create index if not exists rate_limit_hits_window_start_idx
+on private.rate_limit_hits (window_start);
+revoke all on table private.rate_limit_hits from anon, authenticated, service_role;
+
+-- The subject of this request: the user, or the client's address for anon.
+create or replace function private.rate_limit_subject()
+returns text
+language plpgsql
+stable
+security invoker
+set search_path = ''
+as $$
+declare
+    v_headers jsonb := nullif(pg_catalog.current_setting('request.headers', true), '')::jsonb;
+begin
+    if auth.uid() is not null then
+        return 'user:' || auth.uid()::text;
+    end if;
+    return 'ip:' || coalesce(
+        nullif(pg_catalog.btrim(pg_catalog.split_part(v_headers ->> 'x-forwarded-for', ',', 1)), ''),
+        v_headers ->> 'x-real-ip',
+        'unknown'
+    );
+end;
+$$;
+
+-- Charge `units` against every limit whose pattern matches this request's route;
+-- RATE_LIMITED with Retry-After when that would pass a limit. Raising rolls back the whole
+-- request, so a rejected request consumes nothing.
+create or replace function private.charge_rate_limits(units int)
+returns void
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+    v_route text := private.request_route();
+    v_subject text := private.rate_limit_subject();
+    v_limit record;
+    v_window timestamptz;
+    v_used bigint;
+    v_retry_after int;
+begin
+    if units is null or units < 1 then
+        return;
+    end if;
+    for v_limit in
+        select l.name, l.max_requests, l.window_seconds
+        from private.rate_limits as l
+        where v_route ~ l.path_pattern
+        order by l.name
+    loop
+        v_window := pg_catalog.to_timestamp(
+            pg_catalog.floor(
+                pg_catalog.date_part('epoch', pg_catalog.now()) / v_limit.window_seconds
+            ) * v_limit.window_seconds
+        );
+        select coalesce(pg_catalog.sum(h.units), 0) into v_used
+        from private.rate_limit_hits as h
+        where h.subject = v_subject and h.limit_name = v_limit.name
+            and h.window_start = v_window;
+        if v_used + units > v_limit.max_requests then
+            v_retry_after := greatest(1, pg_catalog.ceil(
+                pg_catalog.date_part(
+                    'epoch',
+                    v_window + pg_catalog.make_interval(secs => v_limit.window_seconds)
+                    - pg_catalog.now()
+                )
+            )::int);
+            perform private.raise_error(
+                'RATE_LIMITED',
+                pg_catalog.format(
+                    'Too many requests: at most %s per %s seconds (%s).',
+                    v_limit.max_requests, v_limit.window_seconds, v_limit.name
+                ),
+                null, null,
+                pg_catalog.jsonb_build_object('Retry-After', v_retry_after::text)
+            );
+        end if;
+        insert into private.rate_limit_hits (subject, limit_name, window_start, units)
+        values (v_subject, v_limit.name, v_window, units);
+    end loop;
+end;
+$$;
+
+-- Called by check_request(): every write request counts once.
+create or replace function private.enforce_rate_limits()
+returns void
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+    if pg_catalog.upper(coalesce(pg_catalog.current_setting('request.method', true), ''))
+        in ('POST', 'PATCH', 'PUT', 'DELETE') then
+        perform private.charge_rate_limits(1);
+    end if;
+end;
+$$;
+
+-- A table write through PostgREST of n rows counts n: the request counted one, this
+-- statement trigger adds the rest. Rows written inside RPCs, by cascades to other tables,
+-- or outside PostgREST (worker, pg_cron) are not requests and count nothing here.
+create or replace function private.charge_rate_limits_for_rows()
+returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+    v_rows bigint;
+begin
+    if private.request_route() <> '/' || tg_table_name then
+        return null;
+    end if;
+    if tg_op = 'DELETE' then
+        select pg_catalog.count(*) into v_rows from old_rows;
+    else
+        select pg_catalog.count(*) into v_rows from new_rows;
+    end if;
+    if v_rows > 1 then
+        perform private.charge_rate_limits((v_rows - 1)::int);
+    end if;
+    return null;
+end;
+$$;
+
+drop trigger if exists trips_rate_limit_insert on public.trips;
+create trigger trips_rate_limit_insert
+after insert on public.trips
+referencing new table as new_rows
+for each statement execute function private.charge_rate_limits_for_rows();
+drop trigger if exists trips_rate_limit_update on public.trips;
+create trigger trips_rate_limit_update
+after update on public.trips
+referencing new table as new_rows
+for each statement execute function private.charge_rate_limits_for_rows();
+drop trigger if exists trips_rate_limit_delete on public.trips;
+create trigger trips_rate_limit_delete
+after delete on public.trips
+referencing old table as old_rows
+for each statement execute function private.charge_rate_limits_for_rows();
+
+drop trigger if exists activities_rate_limit_insert on public.activities;
+create trigger activities_rate_limit_insert
+after insert on public.activities
+referencing new table as new_rows
+for each statement execute function private.charge_rate_limits_for_rows();
+drop trigger if exists activities_rate_limit_update on public.activities;
+create trigger activities_rate_limit_update
+after update on public.activities
+referencing new table as new_rows
+for each statement execute function private.charge_rate_limits_for_rows();
+drop trigger if exists activities_rate_limit_delete on public.activities;
+create trigger activities_rate_limit_delete
+after delete on public.activities
+referencing old table as old_rows
+for each statement execute function private.charge_rate_limits_for_rows();
+
+-- Limits match the route (decoded), so the patterns need no other spelling.
+update private.rate_limits set path_pattern = '^/(rpc/create_trip|trips)$' where name = 'trips';
+update private.rate_limits set path_pattern = '^/rpc/(start_research|start_job)$' where name = 'ai';
+update private.rate_limits set path_pattern = '^/(rpc/(create_booking|cancel_booking)|bookings)$'
+where name = 'bookings';
+comment on table private.rate_limits is
+'Operators change limits here (e.g. update private.rate_limits set max_requests = 20 where '
+'name = ''trips''). path_pattern is a regex on the decoded route (private.request_route()); '
+'every matching limit applies; a table write of n rows counts n.';
+
+-- The old counters locked one row per user and window: gone.
+create or replace function private.purge_rate_limit_counters()
+returns bigint
+language sql
+security definer
+set search_path = ''
+as $$
+    with gone as (
+        delete from private.rate_limit_hits as h
+        where h.window_start < pg_catalog.now() - interval '1 day'
+        returning 1
+    )
+    select pg_catalog.count(*) from gone
+$$;
+drop table if exists private.rate_limit_counters;
+
+-- PostgREST picks the new configuration and schema up without a restart.
+notify pgrst, 'reload config';
+notify pgrst, 'reload schema';
