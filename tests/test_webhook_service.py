@@ -672,3 +672,117 @@ def test_unexpected_errors_leak_nothing() -> None:
         assert "hunter2" not in response.get_data(as_text=True)
         assert "db.internal" not in response.get_data(as_text=True)
         assert response.headers["X-Request-ID"] == body["metadata"]["requestId"]
+
+
+# ---------------------------------------------------------------------- safe defaults (#9)
+def test_metrics_content_type_has_no_duplicate_parameters(web: WebhookService) -> None:
+    """Prometheus 3 refuses a Content-Type that repeats a parameter (`charset` twice)."""
+    for accept, expected in ((None, "text/plain; version=0.0.4; charset=utf-8"),
+                             ("text/plain;version=1.0.0;escaping=underscores",
+                              "text/plain; version=1.0.0; charset=utf-8; escaping=underscores"),
+                             ("application/openmetrics-text;version=1.0.0",
+                              "application/openmetrics-text; version=1.0.0; charset=utf-8; "
+                              "escaping=underscores")):
+        headers = {"Accept": accept} if accept else {}
+        response = httpx.get(web.url + "/metrics", headers=headers)
+        assert response.status_code == 200
+        content_type = response.headers["Content-Type"]
+        names = [p.split("=")[0].strip().lower() for p in content_type.split(";")[1:]]
+        assert len(names) == len(set(names)), content_type
+        assert content_type == expected
+        assert "wayfare_http_requests" in response.text
+
+
+def test_metrics_bearer_token(service_db: str) -> None:
+    token = "metrics-token-" + uuid.uuid4().hex
+    with run_webhook_service(service_db, secrets=(SECRET,),
+                             env={"METRICS_TOKEN": token}) as service:
+        for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": token}):
+            response = httpx.get(service.url + "/metrics", headers=headers)
+            assert_envelope(response, 401, "UNAUTHORIZED")
+            assert response.headers["WWW-Authenticate"].startswith("Bearer")
+        ok = httpx.get(service.url + "/metrics", headers={"Authorization": f"Bearer {token}"})
+        assert ok.status_code == 200 and "wayfare_http_requests" in ok.text
+        assert httpx.get(service.url + "/healthz").status_code == 200  # probes stay open
+        assert token not in service.logs()
+
+
+class NoDatabase:
+    """A database the /ops login and page headers never reach."""
+
+    def ping(self, timeout: float = 1.0) -> bool:
+        return True
+
+
+def ops_app() -> Any:
+    from devstack import tokens
+    from wayfare.config import Settings
+    from webhook.app import create_app
+
+    settings = Settings(supabase_jwt_secret=tokens.TEST_JWT_SECRET,
+                        stripe_webhook_secrets=(SECRET,))
+    return create_app(settings, database=NoDatabase())  # type: ignore[arg-type]
+
+
+def admin_token() -> str:
+    from devstack import tokens
+
+    return tokens.mint(str(uuid.uuid4()), email="ops@example.test",
+                       app_metadata={"role": "admin"})
+
+
+@pytest.mark.parametrize(("method", "path", "data"), [
+    ("GET", "/ops", None),                      # the login page (401)
+    ("GET", "/ops/data.json", None),            # 401 JSON
+    ("POST", "/ops/login", {"token": "nope"}),  # a failed sign-in
+    ("POST", "/ops/logout", None),
+])
+def test_ops_responses_carry_strict_security_headers(method: str, path: str,
+                                                     data: dict[str, str] | None) -> None:
+    client = ops_app().test_client()
+    response = client.open(path, method=method, data=data, headers={"Accept": "text/html"})
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["Cache-Control"] == "no-store"
+    csp = response.headers["Content-Security-Policy"]
+    directives = dict(d.strip().split(" ", 1) for d in csp.split(";"))
+    assert directives["default-src"] == "'none'"
+    assert directives["frame-ancestors"] == "'none'"
+    assert directives["form-action"] == "'self'" and directives["base-uri"] == "'none'"
+    assert "unsafe-inline" not in csp and "script-src" not in directives
+    assert all(source.startswith("'sha256-") for source in directives["style-src"].split())
+
+
+def test_ops_page_styles_match_the_policy() -> None:
+    """Every <style> block the pages send is allowed by hash, and no style attribute is used
+    (a strict policy would silently drop it)."""
+    import base64
+    import hashlib
+    import re
+
+    client = ops_app().test_client()
+    login = client.get("/ops", headers={"Accept": "text/html"})
+    html = login.get_data(as_text=True)
+    assert login.status_code == 401 and "<form" in html
+    csp = login.headers["Content-Security-Policy"]
+    blocks = re.findall(r"<style>(.*?)</style>", html, re.S)
+    assert blocks and ' style="' not in html
+    for css in blocks:
+        digest = base64.b64encode(hashlib.sha256(css.encode()).digest()).decode()
+        assert f"'sha256-{digest}'" in csp
+
+
+@pytest.mark.parametrize(("headers", "base", "secure"), [
+    ({}, "http://localhost", False),
+    ({"X-Forwarded-Proto": "https"}, "http://localhost", True),
+    ({"X-Forwarded-Proto": "https, http"}, "http://localhost", True),
+    ({}, "https://localhost", True),
+])
+def test_ops_cookie_is_secure_behind_https(headers: dict[str, str], base: str,
+                                           secure: bool) -> None:
+    client = ops_app().test_client()
+    response = client.post("/ops/login", data={"token": admin_token()}, headers=headers,
+                           base_url=base)
+    assert response.status_code == 303
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    assert ("Secure" in cookie.split("; ")) is secure, cookie

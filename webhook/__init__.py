@@ -1,6 +1,6 @@
 """The web service: Stripe webhooks, health and readiness probes, Prometheus metrics.
 
-    python -m webhook            # gunicorn (gthread) on 0.0.0.0:$PORT
+    python -m webhook            # gunicorn (gthread) on $WAYFARE_WEB_HOST:$PORT (127.0.0.1:8000)
 
 `create_app(settings=None)` builds the Flask app (tests, other WSGI servers).
 """

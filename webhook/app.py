@@ -14,7 +14,7 @@ log = get_logger("webhook")
 
 
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> Flask:
-    settings = settings or Settings.from_env()
+    settings = settings or Settings.from_env(service="web")
     app = Flask("webhook")
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.json.sort_keys = False  # type: ignore[attr-defined]

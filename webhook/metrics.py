@@ -8,6 +8,9 @@
   signature (missing_header, malformed_header, stale_timestamp, no_match); a burst of
   no_match usually means a wrong STRIPE_WEBHOOK_SECRET (an alert on /ops says so)
 
+With METRICS_TOKEN set, a scrape must send `Authorization: Bearer <METRICS_TOKEN>` (else 401);
+the service binds WAYFARE_WEB_HOST (127.0.0.1 by default).
+
 `endpoint` is the route's rule (`/webhooks/stripe`), or `unmatched` for unknown paths, so a
 scan of random URLs cannot blow up the label set. Each app has its own registry; with
 several gunicorn worker processes each one reports its own series (run one process with
@@ -16,13 +19,16 @@ threads, the default of `python -m webhook`).
 
 from __future__ import annotations
 
+import hmac
 import threading
 import time
 from collections import deque
 
 from flask import Blueprint, Flask, Response, current_app, g, request
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
-from prometheus_client.exposition import generate_latest
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.exposition import choose_encoder
+
+from wayfare.errors import ApiError
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 LAG_BUCKETS = (1, 5, 15, 60, 300, 900, 3600, 21600, 86400, 259200)
@@ -106,6 +112,25 @@ def init_app(app: Flask, registry: CollectorRegistry | None = None) -> Metrics:
     return collected
 
 
+def check_token(expected: str | None) -> None:
+    """With METRICS_TOKEN set, a scrape must send `Authorization: Bearer <METRICS_TOKEN>`."""
+    if expected is None:
+        return
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(),
+                                                             expected.encode()):
+        raise ApiError("UNAUTHORIZED", "This endpoint wants the metrics bearer token.",
+                       headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
+
+
 @blueprint.get("/metrics")
 def expose() -> Response:
-    return Response(generate_latest(metrics().registry), mimetype=CONTENT_TYPE_LATEST)
+    """Prometheus text, in the format the scraper's Accept asks for (text 0.0.4 by default,
+    text 1.0.0 or OpenMetrics when asked). The Content-Type is passed as is: Flask's
+    `mimetype=` would append a second `charset`, which Prometheus 3 refuses."""
+    check_token(getattr(current_app.extensions.get("wayfare.settings"), "metrics_token", None))
+    encoder, content_type = choose_encoder(request.headers.get("Accept", ""))
+    response = Response(encoder(metrics().registry))
+    response.headers["Content-Type"] = content_type
+    response.headers["Cache-Control"] = "no-store"
+    return response

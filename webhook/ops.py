@@ -2,7 +2,11 @@
 `GET /ops/data.json`, for users whose token says `app_metadata.role` = admin.
 
 A browser signs in by pasting an access token into the form (`POST /ops/login` keeps it in an
-HttpOnly, SameSite=Strict cookie); tools send `Authorization: Bearer <token>`.
+HttpOnly, SameSite=Strict cookie, `Secure` when the request came over HTTPS, directly or per
+X-Forwarded-Proto, and always with WAYFARE_ENV=production); tools send
+`Authorization: Bearer <token>`. Every /ops response carries a strict Content-Security-Policy
+(no script; only the page's own style blocks, by hash), X-Frame-Options DENY and
+Cache-Control no-store.
 
 Alerts (thresholds from the environment):
 - web p95 latency over OPS_P95_ALERT_S (3 s), from this process's request histogram, and job
@@ -16,6 +20,8 @@ Alerts (thresholds from the environment):
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
 from datetime import datetime, timedelta
 from typing import Any
@@ -144,8 +150,9 @@ def login() -> Response:
     except ApiError as exc:
         return login_page(exc.message, status=exc.status)
     response = redirect("/ops", code=303)
+    settings = current_app.extensions["wayfare.settings"]
     response.set_cookie(COOKIE, token, max_age=3600, httponly=True, samesite="Strict",
-                        secure=request.is_secure, path="/ops")
+                        secure=over_https() or settings.production, path="/ops")
     return response
 
 
@@ -156,27 +163,66 @@ def logout() -> Response:
     return response
 
 
+PAGE_CSS = """body{font:14px system-ui,sans-serif;margin:24px;color:#1d2433;background:#f6f7f9}
+h1{font-size:20px}h2{font-size:15px;margin:0 0 8px}section{background:#fff;
+border:1px solid #dde1e8;border-radius:8px;padding:14px;margin:0 0 14px}
+.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(330px,1fr));gap:14px}
+.alert{background:#fdecec;border-color:#e5a3a3;color:#8a1c1c}.ok{background:#ecf8ef;
+border-color:#a3d9b1}.num{font-size:22px;font-weight:600}td,th{padding:2px 8px;
+text-align:left}small{color:#667}"""
+
+LOGIN_CSS = "body{font:14px system-ui;margin:40px}"
+
 PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="refresh" content="10"><title>Wayfare ops</title>
-<style>body{{font:14px system-ui,sans-serif;margin:24px;color:#1d2433;background:#f6f7f9}}
-h1{{font-size:20px}}h2{{font-size:15px;margin:0 0 8px}}section{{background:#fff;
-border:1px solid #dde1e8;border-radius:8px;padding:14px;margin:0 0 14px}}
-.grid{{display:grid;grid-template-columns:repeat(auto-fit,minmax(330px,1fr));gap:14px}}
-.alert{{background:#fdecec;border-color:#e5a3a3;color:#8a1c1c}}.ok{{background:#ecf8ef;
-border-color:#a3d9b1}}.num{{font-size:22px;font-weight:600}}td,th{{padding:2px 8px;
-text-align:left}}small{{color:#667}}</style></head><body>
+<style>{css}</style></head><body>
 <h1>Wayfare operations</h1><small>signed in as {who}; window {window}; refreshed every 10 s
 </small>{content}</body></html>"""
 
 LOGIN = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Wayfare ops
-</title></head><body style="font:14px system-ui;margin:40px"><h1>Wayfare operations</h1>
+</title><style>{css}</style></head><body><h1>Wayfare operations</h1>
 <p>{message}</p><form method="post" action="/ops/login"><label>Operator access token<br>
 <textarea name="token" rows="4" cols="70" required></textarea></label><br>
 <button type="submit">Sign in</button></form></body></html>"""
 
 
+def _style_hash(css: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(css.encode()).digest()).decode() + "'"
+
+
+# Nothing but our two inline style blocks (by hash): no script, no frame, no other origin; the
+# form posts only here. Every /ops response also gets DENY framing and no-store caching.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; "
+    f"style-src {_style_hash(PAGE_CSS)} {_style_hash(LOGIN_CSS)}; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+@blueprint.after_request
+def security_headers(response: Response) -> Response:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers[name] = value
+    return response
+
+
+def over_https() -> bool:
+    """The request reached us over HTTPS, directly or through a proxy that terminated TLS
+    (X-Forwarded-Proto). Trusting the header here can only add `Secure` to a cookie."""
+    forwarded = request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower()
+    return request.is_secure or forwarded == "https"
+
+
 def login_page(message: str, *, status: int) -> Response:
-    return Response(LOGIN.format(message=escape(message)), status=status, mimetype="text/html")
+    return Response(LOGIN.format(css=LOGIN_CSS, message=escape(message)), status=status,
+                    mimetype="text/html")
 
 
 def _seconds(value: float | None) -> str:
@@ -242,4 +288,5 @@ def render(rep: dict[str, Any], who: str) -> str:
     ]
     sections.append('<div class="grid">' + "".join(grid) + "</div>")
     window = f"{snap['window_seconds'] / 60:.0f} min"
-    return PAGE.format(who=escape(who), window=window, content="".join(sections))
+    return PAGE.format(css=PAGE_CSS, who=escape(who), window=window,
+                       content="".join(sections))
