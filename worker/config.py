@@ -16,7 +16,8 @@ from wayfare.config import ConfigError, Settings
 @dataclass(frozen=True)
 class WorkerConfig:
     database_url: str = field(repr=False)
-    concurrency: int = 4
+    concurrency: int = 4  # general slots
+    payment_slots: int = 2  # slots only the payments lane may use (0: no lanes)
     batch: int = 250
     claimers: int = 3
     poll_interval: float = 1.0
@@ -30,7 +31,7 @@ class WorkerConfig:
     @property
     def pool_size(self) -> int:
         # the claim loops, heartbeats, and one per handler thread for its own writes
-        return self.concurrency + self.claimers + 1
+        return self.concurrency + self.payment_slots + self.claimers + 1
 
 
 def default_worker_id() -> str:
@@ -50,6 +51,9 @@ def _number(env: Mapping[str, str], name: str, default: float, kind: type = floa
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m worker", description="Wayfare's job worker.")
     p.add_argument("--concurrency", type=int, help="handler threads (WORKER_CONCURRENCY, 4)")
+    p.add_argument("--payment-slots", type=int,
+                   help="handler threads only payment and booking jobs may use "
+                        "(WORKER_PAYMENT_SLOTS, 2; 0: none reserved)")
     p.add_argument("--batch", type=int, help="most jobs claimed at once (WORKER_BATCH, 250)")
     p.add_argument("--claimers", type=int,
                    help="claim loops, each with a connection (WORKER_CLAIMERS, 3)")
@@ -67,6 +71,8 @@ def load(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     settings = Settings.from_env(environ)
     env = os.environ if environ is None else environ
     concurrency = args.concurrency or int(_number(env, "WORKER_CONCURRENCY", 4, int))
+    payment_slots = (args.payment_slots if args.payment_slots is not None
+                     else int(_number(env, "WORKER_PAYMENT_SLOTS", 2, int)))
     batch = args.batch or int(_number(env, "WORKER_BATCH", 250, int))
     claimers = args.claimers or int(_number(env, "WORKER_CLAIMERS", 3, int))
     poll = args.poll_interval or _number(env, "WORKER_POLL_INTERVAL", 1.0)
@@ -75,6 +81,8 @@ def load(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     types_text = args.types if args.types is not None else env.get("WORKER_TYPES", "")
     if not 1 <= concurrency <= 256:
         raise ConfigError("WORKER_CONCURRENCY must be from 1 to 256")
+    if not 0 <= payment_slots <= 64:
+        raise ConfigError("WORKER_PAYMENT_SLOTS must be from 0 to 64")
     if not 1 <= batch <= 1000:
         raise ConfigError("WORKER_BATCH must be from 1 to 1000")
     if not 1 <= claimers <= 8:
@@ -84,6 +92,7 @@ def load(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     return WorkerConfig(
         database_url=settings.database_url,
         concurrency=concurrency,
+        payment_slots=payment_slots,
         batch=batch,
         claimers=claimers,
         poll_interval=poll,

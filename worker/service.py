@@ -4,7 +4,8 @@
                     when there is room and write completions (private.complete_jobs), both
                     batched; sleep until LISTEN, a handler thread or the poll timer wakes them.
                     With two loops one claim's round trip and commit overlap another's.
-    handler threads run jobs (runner.py), `concurrency` of them
+    handler threads run jobs (runner.py): `concurrency` general slots and `payment_slots`
+                    slots only the payments lane (payment.*, booking.*) may use (lanes.py)
     heartbeat       extends leases, relays cancellations, recovers expired leases (heartbeat.py)
     listener        LISTEN wayfare_jobs / wayfare_job_cancel (listener.py)
 
@@ -14,6 +15,9 @@ handlers' work on the current one), and handed to the handler threads in chunks;
 any other type only into idle handler threads, one job each. Completions ride along with the
 next claim, in its transaction (one commit for both); they are written alone when no claim
 comes within 10 ms, and at once when nothing else is running.
+
+Each lane claims its own types into its own handler threads, with the rules above applied per
+lane, so long general jobs never hold up a payment.
 
 On SIGTERM/SIGINT: stop claiming, give jobs not yet started back, let running jobs finish for
 up to `shutdown_timeout` seconds, write their completions, give back the rest.
@@ -31,6 +35,7 @@ from worker.config import WorkerConfig
 from worker.context import JobContext
 from worker.heartbeat import Heartbeater
 from worker.inflight import Inflight, InflightSet
+from worker.lanes import GENERAL, PAYMENTS, Lane, assign
 from worker.listener import Listener
 from worker.registry import Handler
 from worker.runner import Runner
@@ -51,7 +56,6 @@ class Worker:
         self.inflight = InflightSet()
         self.stats = TypeStats()
         self.completions = Completions(self.inflight, self.stats, batch=config.batch)
-        self.buffer: queue.SimpleQueue[list[Inflight] | None] = queue.SimpleQueue()
         self.runner = Runner(self.store, self.on_result, self.inflight, self.stats, handlers)
         self._stop = threading.Event()  # stop claiming
         self._hurry = threading.Event()  # a second signal: do not wait for running jobs
@@ -59,13 +63,10 @@ class Worker:
         self._wake = threading.Event()
         self._stop_at = 0.0
         self._lock = threading.Lock()
-        self._busy = 0  # handler threads running a chunk
-        self._busy_slow = 0  # ... of slow jobs
-        self._waiting = 0  # chunks in the buffer
-        self._fast_pending = 0  # fast jobs claimed and not yet run
-        self._fast_reserved = 0  # ... asked for by claims in flight
-        self._slow_reserved = 0  # handler threads promised to slow claims in flight
-        self.max_fast = config.claimers * config.batch  # claim fast jobs while fewer are held
+        # the lanes and their handler threads: made in run(), once the database has said
+        # which lane each type belongs to (lanes.py)
+        self.lanes: list[Lane] = []
+        self.lane_of: dict[str, Lane] = {}
         # a second claim goes out beside one in flight only while the queue has a backlog (the
         # last claim came back full): an idle worker woken by a NOTIFY sends one claim
         self._claims_in_flight = 0
@@ -87,8 +88,6 @@ class Worker:
             config.database_url, connect_kwargs=listen_kwargs,
             configure=self.store.configure_session, on_job=self.on_notify,
             on_cancel=self.on_cancel, on_connected=self.poke, stop=self._threads_stop)
-        self.executors = [threading.Thread(target=self._execute, name=f"handler-{n}", daemon=True)
-                          for n in range(config.concurrency)]
         self.claimers = [threading.Thread(target=self._claim_loop, args=(False,),
                                           name=f"claimer-{n}", daemon=True)
                          for n in range(1, config.claimers)]
@@ -145,10 +144,11 @@ class Worker:
 
     # ------------------------------------------------------------------ run
     def run(self) -> int:
-        log.info("worker.started", worker_id=self.config.worker_id, types=self.types,
-                 concurrency=self.config.concurrency, batch=self.config.batch)
         self.store.open()
-        self._check_types()
+        self.make_lanes(self._check_types())
+        log.info("worker.started", worker_id=self.config.worker_id, types=self.types,
+                 concurrency=self.config.concurrency, batch=self.config.batch,
+                 lanes={lane.name: lane.concurrency for lane in self.lanes})
         for thread in (self.heartbeater, self.listener, *self.executors, *self.claimers):
             thread.start()
         try:
@@ -157,14 +157,34 @@ class Worker:
             self._shutdown()
         return 0
 
-    def _check_types(self) -> None:
+    def _check_types(self) -> dict[str, str] | None:
+        """Each known type's lane (None: the database is not reachable now)."""
         try:
-            known = self.store.known_types()
+            known = self.store.type_lanes()
         except TRANSIENT:
-            return
+            return None
         unknown = [t for t in self.types if t not in known]
         if unknown:
             log.warning("worker.unknown_types", types=unknown)
+        return known
+
+    def make_lanes(self, known: dict[str, str] | None) -> None:
+        """The lanes and their handler threads (payments first: its claims go out first)."""
+        slots = {GENERAL: self.config.concurrency, PAYMENTS: self.config.payment_slots}
+        by_lane = assign(self.types, known, self.config.payment_slots)
+        self.lanes = [Lane(name, by_lane[name], concurrency=slots[name],
+                           batch=self.config.batch, claimers=self.config.claimers)
+                      for name in (PAYMENTS, GENERAL) if by_lane.get(name)]
+        self.lane_of = {t: lane for lane in self.lanes for t in lane.types}
+        for lane in self.lanes:
+            lane.executors = [
+                threading.Thread(target=self._execute, args=(lane,),
+                                 name=f"{lane.name}-{n}", daemon=True)
+                for n in range(lane.concurrency)]
+
+    @property
+    def executors(self) -> list[threading.Thread]:
+        return [t for lane in self.lanes for t in lane.executors]
 
     def _claim_loop(self, polls: bool) -> None:
         next_poll = 0.0 if polls else float("inf")
@@ -198,23 +218,14 @@ class Worker:
     def _cycle(self) -> bool:
         """Claim what there is room for, writing waiting completions with the first claim.
         True when a claim came back full (there may be more: go again)."""
-        plans: list[tuple[list[str], int, bool]] = []
+        plans: list[tuple[Lane, list[str], int, bool]] = []
         with self._lock:
             if self._claims_in_flight and not self._backlog:
                 self._deferred = True
                 return False
             ready = {t: g for t, g in self._ready.items() if g}
-            fast = [t for t in ready if self.stats.is_fast(t)]
-            slow = [t for t in ready if t not in fast]
-            if (fast and self._fast_pending + self._fast_reserved < self.max_fast
-                    and self._busy_slow < self.config.concurrency):
-                self._fast_reserved += self.config.batch
-                plans.append((fast, self.config.batch, False))
-            idle = (self.config.concurrency - self._busy - self._waiting
-                    - self._slow_reserved)
-            if slow and idle > 0:
-                self._slow_reserved += idle
-                plans.append((slow, idle, True))
+            for lane in self.lanes:
+                plans.extend((lane, *plan) for plan in lane.plans(ready, self.stats.is_fast))
             if plans:
                 self._claims_in_flight += 1
         if not plans:
@@ -223,7 +234,7 @@ class Worker:
             return False
         full = False
         try:
-            for n, (types, size, slow_jobs) in enumerate(plans):
+            for n, (lane, types, size, slow_jobs) in enumerate(plans):
                 pending = self.completions.take() if n == 0 else []
                 started = time.perf_counter()
                 try:
@@ -234,8 +245,8 @@ class Worker:
                     raise
                 if pending:
                     self.completions.written(pending, done)
-                self._dispatch(jobs, slow=slow_jobs, reserved=size)
-                plans[n] = (types, 0, slow_jobs)  # its reservation is spent
+                self._dispatch(lane, jobs, slow=slow_jobs, reserved=size)
+                plans[n] = (lane, types, 0, slow_jobs)  # its reservation is spent
                 with self._lock:
                     self.counters["claim_seconds"] += time.perf_counter() - started
                     self.counters["claims"] += 1
@@ -252,11 +263,8 @@ class Worker:
             with self._lock:  # claims that failed give their reservations back
                 self._claims_in_flight -= 1
                 deferred, self._deferred = self._deferred, False
-                for _, size, slow_jobs in plans:
-                    if slow_jobs:
-                        self._slow_reserved -= size
-                    else:
-                        self._fast_reserved -= size
+                for lane, _, size, slow_jobs in plans:
+                    lane.unreserve(size, slow_jobs)
             if deferred:  # what woke the loop that stood back may need a claim now
                 self._wake.set()
         return full
@@ -281,35 +289,34 @@ class Worker:
         self.counters["completion_writes"] += 1
         self.counters["completed_alone"] += len(pending)
 
-    def _dispatch(self, jobs: list[ClaimedJob], *, slow: bool, reserved: int) -> None:
+    def _dispatch(self, lane: Lane, jobs: list[ClaimedJob], *, slow: bool,
+                  reserved: int) -> None:
         items = [Inflight(job, JobContext(job, self.store), slow) for job in jobs]
         for item in items:
             self.inflight.add(item)
         if slow:
             chunks = [[item] for item in items]
         else:
-            size = max(1, -(-len(items) // self.config.concurrency))
+            size = max(1, -(-len(items) // lane.concurrency))
             chunks = [items[i:i + size] for i in range(0, len(items), size)]
         with self._lock:  # from reserved to held, in one step
-            self._waiting += len(chunks)
-            if slow:
-                self._slow_reserved -= reserved
-            else:
-                self._fast_reserved -= reserved
-                self._fast_pending += len(items)
+            lane.waiting += len(chunks)
+            lane.unreserve(reserved, slow)
+            if not slow:
+                lane.fast_pending += len(items)
         for chunk in chunks:
-            self.buffer.put(chunk)
+            lane.buffer.put(chunk)
 
-    def _execute(self) -> None:
+    def _execute(self, lane: Lane) -> None:
         while True:
-            chunk = self.buffer.get()
+            chunk = lane.buffer.get()
             if chunk is None:
                 return
             slow = chunk[0].slow
             with self._lock:
-                self._waiting -= 1
-                self._busy += 1
-                self._busy_slow += slow
+                lane.waiting -= 1
+                lane.busy += 1
+                lane.busy_slow += slow
             try:
                 for item in chunk:
                     try:
@@ -318,14 +325,14 @@ class Worker:
                         log.exception("worker.runner_error")
                     if not slow:
                         with self._lock:
-                            self._fast_pending -= 1
-                            refill = self._fast_pending == self.max_fast - self.config.batch
+                            lane.fast_pending -= 1
+                            refill = lane.fast_pending == lane.max_fast - lane.batch
                         if refill:  # room for another batch
                             self._wake.set()
             finally:
                 with self._lock:
-                    self._busy -= 1
-                    self._busy_slow -= slow
+                    lane.busy -= 1
+                    lane.busy_slow -= slow
                 self._wake.set()
 
     # ------------------------------------------------------------------ shutdown
@@ -335,15 +342,16 @@ class Worker:
         for claimer in self.claimers:  # none may dispatch once the buffer is drained
             claimer.join(max(0.0, deadline - time.monotonic()))
         not_started: list[Inflight] = []
-        while True:
-            try:
-                chunk = self.buffer.get_nowait()
-            except queue.Empty:
-                break
-            if chunk:
-                not_started.extend(chunk)
-        for _ in self.executors:
-            self.buffer.put(None)
+        for lane in self.lanes:
+            while True:
+                try:
+                    chunk = lane.buffer.get_nowait()
+                except queue.Empty:
+                    break
+                if chunk:
+                    not_started.extend(chunk)
+            for _ in lane.executors:
+                lane.buffer.put(None)
         released = self._release(not_started)
         # running handlers get until the deadline; their completions are written meanwhile
         while time.monotonic() < deadline and not self._hurry.is_set():

@@ -214,9 +214,12 @@ class JobStore:
             row = conn.execute("select private.recover_expired_leases()").fetchone()
         return int(row[0]) if row else 0
 
-    def known_types(self) -> set[str]:
+    def type_lanes(self) -> dict[str, str]:
+        """Every known job type and its lane ('' where the database has no lanes yet)."""
         with self.pool.connection() as conn:
-            return {r[0] for r in conn.execute("select type from private.job_types")}
+            rows = conn.execute("select t.type, coalesce(to_jsonb(t) ->> 'lane', '')"
+                                " from private.job_types as t").fetchall()
+        return {r[0]: r[1] for r in rows}
 
 
 def _columns(held: Iterable[tuple[str, int]]) -> tuple[list[str], list[int]]:
