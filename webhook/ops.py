@@ -62,6 +62,21 @@ def snapshot(database: Any) -> dict[str, Any]:
         return conn.execute("select private.ops_snapshot()").fetchone()[0]
 
 
+def email_snapshot(database: Any) -> dict[str, Any]:
+    """private.email_outbox_snapshot(): booking emails by status, failed ones (no addresses)."""
+    with database.pool.connection() as conn:
+        return conn.execute("select private.email_outbox_snapshot()").fetchone()[0]
+
+
+def email_section(email: dict[str, Any]) -> str:
+    failed = email.get("failed") or []
+    return (f"<div class=num>{email['pending']} pending · {len(failed)} failed</div>"
+            + bars(sorted(email["by_status"].items()), "emails by status (24 h)")
+            + table(["failed at", "kind", "booking", "attempts", "reason"],
+                    [[f["failed_at"][:19], f["kind"], f["booking_id"], f["attempts"], f["error"]]
+                     for f in failed]))
+
+
 def web_stats(registry: CollectorRegistry | None) -> dict[str, float | None]:
     """p95 latency and 5xx rate of this process's requests, from its histogram."""
     if registry is None:
@@ -121,7 +136,11 @@ def report() -> dict[str, Any]:
     if metrics is not None:
         web["signature_failures"] = metrics.signature_failures_within(
             _threshold("OPS_SIGNATURE_WINDOW_S", 900.0))
-    return {"snapshot": snap, "web": web, "alerts": alerts(snap, web)}
+    email = email_snapshot(current_app.extensions["wayfare.db"])
+    found = alerts(snap, web)
+    if email["failed"]:
+        found.append(f"{len(email['failed'])} booking email(s) failed permanently in 24 h")
+    return {"snapshot": snap, "web": web, "alerts": found, "email": email}
 
 
 @blueprint.get("/ops/data.json")
@@ -285,6 +304,7 @@ def render(rep: dict[str, Any], who: str) -> str:
         + "</section>",
         "<section><h2>Bookings</h2>"
         + bars(sorted(snap["bookings"].items()), "bookings by status") + "</section>",
+        "<section><h2>Booking emails</h2>" + email_section(rep["email"]) + "</section>",
     ]
     sections.append('<div class="grid">' + "".join(grid) + "</div>")
     window = f"{snap['window_seconds'] / 60:.0f} min"

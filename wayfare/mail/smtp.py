@@ -23,7 +23,7 @@ from wayfare.mail.config import SmtpSettings
 # CRLF line ends; headers unfolded up to RFC 5322's 998 characters, so the Message-ID stays
 # on its header's line (bodies are quoted-printable, 76 characters a line, either way)
 WIRE = email.policy.SMTP.clone(max_line_length=998)
-ADDRESS = re.compile(r"[^\s<>()\[\]:;,\"']+@[^\s<>()\[\]:;,\"']+")
+ADDRESS = re.compile(r"<?[^\s<>()\[\]:;,\"']+@[^\s<>()\[\]:;,\"']+>?")
 
 
 class SendFailure(Exception):
