@@ -36,4 +36,6 @@ What differs from GoTrue (deliberately, it is a development tool):
   (the user's single email identity is derived, not stored), no audit log, no webhooks or hooks;
 - no rate limits and no CAPTCHA; no ban_duration; no asymmetric signing keys (the JWKS is empty);
 - passwords: only a minimum length (6 by default) and bcrypt's 72-byte maximum are checked.
+
+The user's guide, with every endpoint and error: docs/local-api.md, "Auth stand-in".
 """
