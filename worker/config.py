@@ -25,6 +25,7 @@ class WorkerConfig:
     shutdown_timeout: float = 20.0
     db_role: str = "wayfare_worker"  # empty: do not `set role`
     recover_interval: float = 10.0
+    statement_timeout: float = 30.0  # seconds any one statement of the worker may run; 0: none
     worker_id: str = ""
     log_level: str = "INFO"
 
@@ -81,6 +82,9 @@ def load(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     types_text = args.types if args.types is not None else env.get("WORKER_TYPES", "")
     if not 1 <= concurrency <= 256:
         raise ConfigError("WORKER_CONCURRENCY must be from 1 to 256")
+    statement_timeout = _number(env, "WORKER_STATEMENT_TIMEOUT", 30.0)
+    if not 0 <= statement_timeout <= 3600:
+        raise ConfigError("WORKER_STATEMENT_TIMEOUT must be from 0 to 3600 seconds")
     if not 0 <= payment_slots <= 64:
         raise ConfigError("WORKER_PAYMENT_SLOTS must be from 0 to 64")
     if not 1 <= batch <= 1000:
@@ -100,6 +104,7 @@ def load(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         shutdown_timeout=shutdown,
         db_role=env.get("WORKER_DB_ROLE", "wayfare_worker").strip(),
         recover_interval=_number(env, "WORKER_RECOVER_INTERVAL", 10.0),
+        statement_timeout=statement_timeout,
         worker_id=env.get("WORKER_ID") or default_worker_id(),
         log_level=env.get("LOG_LEVEL", "INFO").upper(),
     )

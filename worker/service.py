@@ -52,7 +52,8 @@ class Worker:
         self.types = sorted(handlers)
         self.store = JobStore(config.database_url, worker_id=config.worker_id,
                               role=config.db_role, size=config.pool_size,
-                              application_name=f"wayfare-worker:{config.worker_id}")
+                              application_name=f"wayfare-worker:{config.worker_id}",
+                              statement_timeout=config.statement_timeout)
         self.inflight = InflightSet()
         self.stats = TypeStats()
         self.completions = Completions(self.inflight, self.stats, batch=config.batch)

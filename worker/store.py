@@ -16,8 +16,11 @@ from wayfare.logs import get_logger
 
 log = get_logger("worker.store")
 
-# Errors that mean "the database is (for now) unreachable": retry, never crash.
+# Errors that mean "the database is (for now) unreachable": retry, never crash. They include
+# psycopg.errors.QueryCanceled: a statement cancelled by the session's statement_timeout.
 TRANSIENT = (psycopg.OperationalError, psycopg.InterfaceError)
+CONNECT_TIMEOUT = 10  # seconds to connect
+IDLE_IN_TRANSACTION_MS = 60_000  # a transaction the worker left open (a bug) ends after a minute
 
 
 class ClaimedJob:
@@ -79,9 +82,11 @@ COMPLETE_SQL = (
 
 class JobStore:
     def __init__(self, database_url: str, *, worker_id: str, role: str = "", size: int = 7,
-                 application_name: str = "wayfare-worker") -> None:
+                 application_name: str = "wayfare-worker", statement_timeout: float = 30.0,
+                 ) -> None:
         self.worker_id = worker_id
         self.role = role
+        self.statement_timeout_ms = max(0, int(statement_timeout * 1000))
         self.application_name = application_name[:63]
         self._role_checked = False
         self.pool = ConnectionPool(
@@ -100,13 +105,19 @@ class JobStore:
         return {
             "autocommit": True,
             "application_name": self.application_name,
+            "connect_timeout": CONNECT_TIMEOUT,
             # notice a dead server on an idle connection within about a minute
             "keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10,
             "keepalives_count": 3,
         }
 
     def configure_session(self, conn: psycopg.Connection[Any]) -> None:
-        """`set role` to the worker's role when the connecting user may (a member)."""
+        """Bound every statement of this session (WORKER_STATEMENT_TIMEOUT: a statement that
+        runs longer, e.g. behind a lock, is cancelled and retried like a lost connection);
+        then `set role` to the worker's role when the connecting user may (a member)."""
+        conn.execute("select pg_catalog.set_config('statement_timeout', %s, false),"
+                     " pg_catalog.set_config('idle_in_transaction_session_timeout', %s, false)",
+                     (str(self.statement_timeout_ms), str(IDLE_IN_TRANSACTION_MS)))
         if not self.role:
             return
         member = conn.execute("select pg_catalog.pg_has_role(current_user, %s, 'member')",

@@ -20,6 +20,7 @@ migration, as role wayfare_worker (WORKER_DB_ROLE).
 from __future__ import annotations
 
 import functools
+import os
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -35,7 +36,7 @@ from worker.registry import handler
 
 log = get_logger("worker.payments")
 
-STRIPE_TIMEOUT_SECONDS = 20
+STRIPE_TIMEOUT_SECONDS = 20.0  # each Stripe request (STRIPE_TIMEOUT_S); a timeout is retried
 UNPAID = ("payment_pending", "processing", "payment_failed")
 SETUP_FAILED = "We could not set up the payment. Please try again or contact support."
 UNAVAILABLE = "Payments are unavailable right now. Please try again later."
@@ -69,9 +70,21 @@ def stripe_client() -> stripe.StripeClient:
                 base_addresses={"api": settings.stripe_api_base}
                 if settings.stripe_api_base else None,
                 max_network_retries=0,  # the job retries, with backoff and the same key
-                http_client=stripe.new_default_http_client(timeout=STRIPE_TIMEOUT_SECONDS),
+                http_client=stripe.new_default_http_client(timeout=stripe_timeout()),
             )
         return _stripe
+
+
+def stripe_timeout() -> float:
+    """Seconds a Stripe request may take (connect and read): STRIPE_TIMEOUT_S, default 20.
+    A timed-out call is an APIConnectionError: the job is retried with the same idempotency
+    key, from its checkpoint."""
+    raw = os.environ.get("STRIPE_TIMEOUT_S", "").strip()
+    try:
+        value = float(raw) if raw else STRIPE_TIMEOUT_SECONDS
+    except ValueError:
+        value = STRIPE_TIMEOUT_SECONDS
+    return value if value > 0 else STRIPE_TIMEOUT_SECONDS
 
 
 def idempotency_key(booking_id: str, action: str) -> str:
