@@ -23,6 +23,7 @@ from supabase_auth.errors import AuthApiError, AuthWeakPasswordError
 
 from devstack import tokens
 from devstack.auth.harness import AuthHandle, run_auth_standin
+from supabase import ClientOptions, create_client
 from tests.harness.postgrest import PostgREST
 
 SITE_URL = "http://127.0.0.1:54321"
@@ -397,3 +398,19 @@ def test_cli_creates_users_and_operators(auth: AuthHandle, db_url: str) -> None:
     assert admin_user.returncode == 0, admin_user.stderr
     assert claims(admin_user.stdout.strip())["app_metadata"]["role"] == "admin"
     assert cli(db_url, "make-operator", new_email()).returncode == 1
+
+
+def test_supabase_create_client_signs_in_under_the_auth_v1_prefix(auth: AuthHandle) -> None:
+    """`create_client(url, key)` calls `<url>/auth/v1/...`, as it would through the gateway."""
+    _, session = signed_up(auth)
+    supabase = create_client(auth.url, ANON_KEY,
+                             options=ClientOptions(auto_refresh_token=False))
+    signed_in = supabase.auth.sign_in_with_password({"email": session.user.email,
+                                                      "password": PASSWORD})
+    assert signed_in.user is not None and signed_in.user.id == session.user.id
+    got = supabase.auth.get_user()
+    assert got is not None and got.user.email == session.user.email
+    supabase.auth.sign_out()
+    with pytest.raises(AuthApiError) as excinfo:
+        client(auth).refresh_session(signed_in.session.refresh_token)  # type: ignore[union-attr]
+    assert api_error(excinfo) == (400, "refresh_token_not_found")
