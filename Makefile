@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STACK := scripts/stack.sh
 
-.PHONY: run test deps db db-stop db-reset lint pgtap pytest worker web bench policies help
+.PHONY: run test deps db db-stop db-reset api api-stop types lint pgtap pytest worker web bench policies help
 
 help:
 	@echo "make run      set up and run Wayfare (database, worker, web service, local doubles)"
@@ -18,6 +18,8 @@ help:
 	@echo "make worker   run the job worker in the foreground"
 	@echo "make web      run the web service (webhooks, health, metrics, ops) in the foreground"
 	@echo "make bench    run the benchmarks and print their ratios"
+	@echo "make api      start the local Supabase API on :54321 in the background (api-stop stops it)"
+	@echo "make types    regenerate supabase/types/database.types.ts from the migrations"
 
 deps:
 	@$(STACK) deps
@@ -30,6 +32,15 @@ db-stop:
 
 db-reset:
 	@$(STACK) db-reset
+
+api: deps db
+	@$(STACK) api
+
+api-stop:
+	@$(STACK) api-stop
+
+types: deps db
+	@scripts/types.sh write
 
 policies:
 	@$(PY) scripts/policies.py sync

@@ -1,102 +1,109 @@
-"""A demo for `make run`: a user plans a trip, adds an activity, starts a multi-step job and
-an AI research job, and books a hotel that the local Stripe double then pays, all through the
-same PostgREST request path the frontend uses. Watch it happen in `devstack.watch`.
+"""A demo for `make run`, over HTTP exactly as a frontend talks to Wayfare: supabase-py
+against the local Supabase API (the gateway on :54321, the real PostgREST, the Auth
+stand-in). A user signs in, plans a trip (with a temp id and an Idempotency-Key, then the same
+request again to show the replay), adds an activity, starts a multi-step job and an AI
+research job, and books a hotel that the local Stripe double then pays. Watch it happen in
+`devstack.watch`.
 
-    python -m devstack.demo [--stripe-url http://127.0.0.1:12111]
+    python -m devstack.demo [--url http://127.0.0.1:54321] [--stripe-url http://127.0.0.1:12111]
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import sys
 import time
 import uuid
 from collections.abc import Sequence
-from urllib.parse import urlsplit, urlunsplit
+from typing import Any
 
 import httpx
-import psycopg
+from supabase_auth.errors import AuthApiError
 
-from devstack import tokens
-from devstack.postgrest import PostgREST, Response
-from wayfare.config import Settings
+from devstack.localapi import api_key
+from supabase import Client, create_client
 
 DEMO_EMAIL = "demo@wayfare.test"
+DEMO_PASSWORD = "wayfare-demo-password"  # noqa: S105 (a local demo account)
 
 
-def as_authenticator(url: str) -> str:
-    parts = urlsplit(url)
-    host = parts.netloc.rsplit("@", 1)[-1]
-    return urlunsplit((parts.scheme, f"authenticator@{host}", parts.path, parts.query, ""))
+def sign_in(client: Client, email: str, password: str) -> str:
+    """Sign in, or sign up first when the account does not exist yet; the user's id."""
+    try:
+        answer = client.auth.sign_in_with_password({"email": email, "password": password})
+    except AuthApiError:
+        answer = client.auth.sign_up({"email": email, "password": password})
+    assert answer.user is not None
+    return answer.user.id
 
 
-def demo_user(url: str) -> str:
-    with psycopg.connect(url, autocommit=True) as conn:
-        row = conn.execute("select id from auth.users where email = %s", (DEMO_EMAIL,)).fetchone()
-        if row:
-            return str(row[0])
-        user_id = str(uuid.uuid4())
-        conn.execute("insert into auth.users (id, email) values (%s, %s)", (user_id, DEMO_EMAIL))
-        return user_id
-
-
-def say(step: str, response: Response) -> Response:
-    outcome = "ok" if response.status < 400 else (response.code or "error")
-    if response.header("Idempotent-Replayed") == "true":
+def call(client: Client, step: str, name: str, args: dict[str, Any],
+         headers: dict[str, str] | None = None) -> httpx.Response:
+    """One RPC through supabase-py's PostgREST session (its apikey and the user's token);
+    httpx's response keeps the headers (X-Request-ID, Idempotent-Replayed) to show."""
+    response = client.postgrest.session.post(f"/rpc/{name}", json=args, headers=headers or {})
+    body = response.json() if response.content else None
+    outcome = "ok" if response.status_code < 400 else (
+        body.get("code") if isinstance(body, dict) else "error")
+    if response.headers.get("Idempotent-Replayed") == "true":
         outcome = "replayed: nothing ran twice"
-    print(f"demo: {step:38s} -> {response.status} {outcome}", flush=True)
+    print(f"demo: {step:38s} -> {response.status_code} {outcome}"
+          f"  (X-Request-ID {response.headers.get('X-Request-ID')})", flush=True)
     return response
 
 
-def pay_when_ready(url: str, booking_id: str, stripe_url: str, timeout: float = 60) -> None:
-    """Play the customer's browser: once the worker made the PaymentIntent, succeed it."""
+def pay_when_ready(client: Client, booking_id: str, stripe_url: str,
+                   timeout: float = 60) -> None:
+    """Play the customer's browser: once the worker made the PaymentIntent (the owner reads
+    it from the booking, over HTTP), succeed it at the Stripe double."""
     deadline = time.monotonic() + timeout
-    with psycopg.connect(url, autocommit=True) as conn:
-        while time.monotonic() < deadline:
-            row = conn.execute("select payment_intent_id from public.bookings where id = %s",
-                               (booking_id,)).fetchone()
-            if row and row[0]:
-                httpx.post(f"{stripe_url}/_double/payment_intents/{row[0]}/succeed", timeout=10)
-                print(f"demo: {'customer paid at the Stripe double':38s} -> {row[0]}", flush=True)
-                return
-            time.sleep(0.5)
+    while time.monotonic() < deadline:
+        rows = client.table("bookings").select("payment_intent_id").eq("id", booking_id) \
+            .execute().data
+        if rows and rows[0]["payment_intent_id"]:
+            intent = rows[0]["payment_intent_id"]
+            httpx.post(f"{stripe_url}/_double/payment_intents/{intent}/succeed", timeout=10)
+            print(f"demo: {'customer paid at the Stripe double':38s} -> {intent}", flush=True)
+            return
+        time.sleep(0.5)
     print("demo: no PaymentIntent appeared (is the worker running?)", flush=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--url", default=os.environ.get("SUPABASE_URL", "http://127.0.0.1:54321"))
+    parser.add_argument("--anon-key", default=os.environ.get("SUPABASE_ANON_KEY"))
     parser.add_argument("--stripe-url", default="http://127.0.0.1:12111")
+    parser.add_argument("--email", default=DEMO_EMAIL)
+    parser.add_argument("--password", default=DEMO_PASSWORD)
     args = parser.parse_args(argv)
-    url = Settings.from_env().database_url
-    user_id = demo_user(url)
-    token = tokens.mint(user_id, email=DEMO_EMAIL)
-    api = PostgREST(as_authenticator(url))
+    client = create_client(args.url, args.anon_key or api_key("anon"))
+    user_id = sign_in(client, args.email, args.password)
+    print(f"demo: signed in as {args.email} ({user_id}) through {args.url}/auth/v1", flush=True)
     run = uuid.uuid4().hex[:8]
-    try:
-        trip = say("create_trip", api.rpc("create_trip", {
-            "title": "Lisbon with the kids", "destination": "Lisbon",
-            "client_temp_id": f"temp_demo-{run}"}, token=token, headers={"Idempotency-Key": run}))
-        say("create_trip again (same key)", api.rpc("create_trip", {
-            "title": "Lisbon with the kids", "destination": "Lisbon",
-            "client_temp_id": f"temp_demo-{run}"}, token=token, headers={"Idempotency-Key": run}))
-        if trip.status < 300:
-            say("create_activity", api.rpc("create_activity", {
-                "trip_id": trip.body["id"], "title": "Oceanarium"}, token=token))
-        say("start_job demo.steps", api.rpc("start_job", {
-            "job_type": "demo.steps", "input": {"steps": 30, "step_ms": 400}}, token=token))
-        say("start_research", api.rpc("start_research", {
-            "query": "Three days in Lisbon with two kids who love trams"}, token=token))
-        hotels = api.select("hotels", token=token)
-        if hotels.status == 200 and hotels.body:
-            check_in = dt.date.today() + dt.timedelta(days=30)
-            booking = say("create_booking", api.rpc("create_booking", {
-                "hotel_id": hotels.body[0]["id"], "check_in": str(check_in),
-                "check_out": str(check_in + dt.timedelta(days=3))}, token=token))
-            if booking.status < 300:
-                pay_when_ready(url, booking.body["id"], args.stripe_url)
-    finally:
-        api.close()
+    trip_args = {"title": "Lisbon with the kids", "destination": "Lisbon",
+                 "client_temp_id": f"temp_demo-{run}"}
+    trip = call(client, "create_trip", "create_trip", trip_args, {"Idempotency-Key": run})
+    call(client, "create_trip again (same key)", "create_trip", trip_args,
+         {"Idempotency-Key": run})
+    if trip.status_code < 300:
+        call(client, "create_activity", "create_activity",
+             {"trip_id": trip.json()["id"], "title": "Oceanarium"})
+    call(client, "start_job demo.steps", "start_job",
+         {"job_type": "demo.steps", "input": {"steps": 30, "step_ms": 400}})
+    call(client, "start_research", "start_research",
+         {"query": "Three days in Lisbon with two kids who love trams"})
+    hotels = client.table("hotels").select("id,name").eq("active", True).limit(1).execute().data
+    if hotels:
+        check_in = dt.date.today() + dt.timedelta(days=30)
+        booking = call(client, "create_booking", "create_booking", {
+            "hotel_id": hotels[0]["id"], "check_in": str(check_in),
+            "check_out": str(check_in + dt.timedelta(days=3))})
+        if booking.status_code < 300:
+            pay_when_ready(client, booking.json()["id"], args.stripe_url)
     return 0
 
 

@@ -156,11 +156,11 @@ error_log {prefix}/error.log warn;
 events {{ worker_connections 1024; }}
 http {{
     default_type application/json;
-    client_body_temp_path {prefix}/tmp/body;
-    proxy_temp_path {prefix}/tmp/proxy;
-    fastcgi_temp_path {prefix}/tmp/fastcgi;
-    uwsgi_temp_path {prefix}/tmp/uwsgi;
-    scgi_temp_path {prefix}/tmp/scgi;
+    client_body_temp_path {prefix}/temp/body;
+    proxy_temp_path {prefix}/temp/proxy;
+    fastcgi_temp_path {prefix}/temp/fastcgi;
+    uwsgi_temp_path {prefix}/temp/uwsgi;
+    scgi_temp_path {prefix}/temp/scgi;
     client_max_body_size 10m;
     server_tokens off;
     map_hash_bucket_size 512;
@@ -188,7 +188,8 @@ http {{
     }}
     # nginx's random 128-bit $request_id, written as a UUID (the contract's shape).
     map $request_id $uuid_request_id {{
-        "~^(?<u1>.{{8}})(?<u2>.{{4}})(?<u3>.{{4}})(?<u4>.{{4}})(?<u5>.{{12}})$" "$u1-$u2-$u3-$u4-$u5";
+        "~^(?<u1>.{{8}})(?<u2>.{{4}})(?<u3>.{{4}})(?<u4>.{{4}})(?<u5>.{{12}})$"
+            "$u1-$u2-$u3-$u4-$u5";
     }}
     # Responses that did not come with one (PostgREST's own errors, the gateway's) get it.
     map $upstream_http_x_request_id $missing_request_id {{
@@ -278,7 +279,7 @@ class LocalAPI:
             self.home = Path(self._tmp.name)
         self.home.mkdir(parents=True, exist_ok=True)
         for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
-            (self.home / "tmp" / sub).mkdir(parents=True, exist_ok=True)
+            (self.home / "temp" / sub).mkdir(parents=True, exist_ok=True)
         self.port = self.port or free_port()
         self.rest_port = self.rest_port or free_port()
         try:
@@ -292,7 +293,7 @@ class LocalAPI:
         return self
 
     def _spawn(self, name: str, args: list[str], env: dict[str, str] | None = None) -> None:
-        log = open(self.home / f"{name}.log", "a")  # noqa: SIM115 (the process keeps it)
+        log = open(self.home / f"{name}.log", "a")
         proc = subprocess.Popen(args, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
                                 env={**os.environ, **(env or {})}, text=True)
         log.close()

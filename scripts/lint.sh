@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Lint everything: Python (ruff), SQL (sqlfluff), policy drift, plpgsql (supabase db lint).
+# Lint everything: Python (ruff), SQL (sqlfluff), policy drift, generated types, plpgsql
+# (supabase db lint).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 : "${DATABASE_URL:=postgresql://postgres:postgres@127.0.0.1:54322/postgres}"
@@ -9,6 +10,8 @@ echo "== sqlfluff"
 .venv/bin/sqlfluff lint --processes 2 supabase/migrations sql/policies scripts/supabase_compat.sql
 echo "== policy drift"
 .venv/bin/python scripts/policies.py check
+echo "== generated types"
+scripts/types.sh check
 echo "== supabase db lint (plpgsql_check)"
 sep='?'; case "$DATABASE_URL" in *\?*) sep='&' ;; esac
 node_modules/.bin/supabase db lint --db-url "${DATABASE_URL}${sep}sslmode=disable" \

@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
-# `make run`: the database is up and migrated (make db ran first). Start Wayfare's processes
+# `make run`: the database is up and migrated (make db ran first). Start the local Supabase
+# API (real PostgREST + Auth stand-in behind the gateway on :54321), Wayfare's processes
 # (worker, web service) and, unless real ones are configured, local doubles of Stripe; run a
-# demo and show a live view. Ctrl-C stops the processes (the database keeps running).
+# demo over HTTP and show a live view. Ctrl-C stops the processes (the database keeps running).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 [ -f .env ] && set -a && . ./.env && set +a
 : "${DATABASE_URL:=postgresql://postgres:postgres@127.0.0.1:54322/postgres}"
 : "${PORT:=8000}"
 : "${STRIPE_DOUBLE_PORT:=12111}"
-export DATABASE_URL PORT
+: "${WAYFARE_API_PORT:=54321}"
+: "${SUPABASE_URL:=http://127.0.0.1:$WAYFARE_API_PORT}"
+# The local stack's JWT secret (Supabase's well-known local one): never in production.
+: "${SUPABASE_JWT_SECRET:=super-secret-jwt-token-with-at-least-32-characters-long}"
+export DATABASE_URL PORT SUPABASE_URL SUPABASE_JWT_SECRET
 PY=.venv/bin/python
 LOGS=.local/logs
 mkdir -p "$LOGS"
@@ -46,6 +51,17 @@ if [ -z "${STRIPE_API_KEY:-}" ] || [ "${STRIPE_API_KEY}" = "sk_test_replace_me" 
   wait_http "$STRIPE_API_BASE/_double/health"
 fi
 
+scripts/stack.sh api-stop >/dev/null 2>&1 || true  # a background one from `make api`
+start api "$PY" -m devstack.localapi serve --database-url "$DATABASE_URL" \
+  --port "$WAYFARE_API_PORT" --home .local/api
+wait_http "$SUPABASE_URL/"
+eval "$("$PY" -m devstack.localapi keys)"
+export SUPABASE_ANON_KEY SUPABASE_SERVICE_ROLE_KEY
+DEMO_EMAIL=demo@wayfare.test
+DEMO_PASSWORD=wayfare-demo-password
+DEMO_TOKEN="$("$PY" -m devstack.auth create-user "$DEMO_EMAIL" --password "$DEMO_PASSWORD" \
+  --exists-ok --site-url "$SUPABASE_URL" 2>/dev/null || true)"
+
 start web "$PY" -m webhook
 wait_http "http://127.0.0.1:$PORT/healthz"
 start worker "$PY" -m worker
@@ -55,16 +71,29 @@ ai_where="${AI_BASE_URL:-the offline provider, not a model: set AI_BASE_URL for 
 cat <<MSG
 
 Wayfare is up.
+  Supabase API   $SUPABASE_URL   (/rest/v1 real PostgREST 12.0.2, /auth/v1 local Auth stand-in)
+  anon key       SUPABASE_ANON_KEY=$SUPABASE_ANON_KEY
+  service key    SUPABASE_SERVICE_ROLE_KEY=$SUPABASE_SERVICE_ROLE_KEY  (server side only)
+  demo user      $DEMO_EMAIL / $DEMO_PASSWORD
+  access token   ${DEMO_TOKEN:0:40}...   (python -m devstack.auth create-user EMAIL prints one)
+  operator       python -m devstack.auth make-operator $DEMO_EMAIL   (then /ops accepts its token)
   database       $DATABASE_URL   (psql "$DATABASE_URL")
   web service    http://127.0.0.1:$PORT   /healthz /readyz /metrics /ops
   Stripe         $stripe_where
   AI provider    $ai_where
-  logs           $LOGS/{web,worker,stripe-double}.log (JSON lines)
+  logs           $LOGS/{api,web,worker,stripe-double}.log (JSON lines), .local/api/ (gateway, PostgREST)
 
-Running the demo, then a live view. Ctrl-C stops everything but the database.
+supabase-js, as printed (npm i @supabase/supabase-js):
+  import { createClient } from '@supabase/supabase-js'
+  const supabase = createClient('$SUPABASE_URL', '$SUPABASE_ANON_KEY')
+  await supabase.auth.signInWithPassword({ email: '$DEMO_EMAIL', password: '$DEMO_PASSWORD' })
+  const { data, error } = await supabase.rpc('create_trip', { title: 'Porto' })
+
+Running the demo (over HTTP with supabase-py), then a live view. Ctrl-C stops all but the database.
 MSG
 sleep 1
-"$PY" -m devstack.demo --stripe-url "${STRIPE_API_BASE:-http://127.0.0.1:$STRIPE_DOUBLE_PORT}" \
+"$PY" -m devstack.demo --url "$SUPABASE_URL" --email "$DEMO_EMAIL" --password "$DEMO_PASSWORD" \
+  --stripe-url "${STRIPE_API_BASE:-http://127.0.0.1:$STRIPE_DOUBLE_PORT}" \
   || echo "run: the demo failed; see above" >&2
 sleep 2
 "$PY" -m devstack.watch

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Wayfare's local stack: install what is missing, run a Postgres 15 cluster the project owns,
 # apply the Supabase compat layer and push the migrations with the pinned Supabase CLI.
-# Every subcommand is idempotent. Usage: scripts/stack.sh {deps|db|db-stop|db-reset|migrate|url|status}
+# Every subcommand is idempotent.
+# Usage: scripts/stack.sh {deps|db|db-stop|db-reset|api|api-stop|migrate|url|home}
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -138,6 +139,38 @@ migrate_url() {
 
 db() { deps; db_start; migrate_url "$DATABASE_URL"; log "migrated: $DATABASE_URL"; }
 
+# The local Supabase API (PostgREST + Auth stand-in + gateway) in the background.
+API_PORT="${WAYFARE_API_PORT:-54321}"
+API_HOME="$ROOT/.local/api"
+api_pid() { cat "$API_HOME/serve.pid" 2>/dev/null || true; }
+api_start() {
+  mkdir -p "$API_HOME"
+  local pid; pid="$(api_pid)"
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then log "local API already up: http://127.0.0.1:$API_PORT"; return; fi
+  if curl -s -o /dev/null "http://127.0.0.1:$API_PORT/" 2>/dev/null; then
+    log "something else already listens on 127.0.0.1:$API_PORT: not starting the local API"; exit 1
+  fi
+  nohup "$VENV/bin/python" -m devstack.localapi serve --database-url "$DATABASE_URL" \
+    --port "$API_PORT" --home "$API_HOME" >"$API_HOME/serve.log" 2>&1 &
+  echo $! > "$API_HOME/serve.pid"
+  for _ in $(seq 1 100); do
+    if grep -q localapi.started "$API_HOME/serve.log" 2>/dev/null; then
+      log "local API up: http://127.0.0.1:$API_PORT (logs: $API_HOME)"; return
+    fi
+    kill -0 "$(api_pid)" 2>/dev/null || break
+    sleep 0.2
+  done
+  cat "$API_HOME/serve.log" >&2; log "the local API did not start"; exit 1
+}
+api_stop() {
+  local pid; pid="$(api_pid)"
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid"; for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    log "local API stopped"
+  fi
+  rm -f "$API_HOME/serve.pid"
+}
+
 db_reset() {
   deps; db_start
   log "dropping everything in $DATABASE_URL"
@@ -150,10 +183,12 @@ case "${1:-}" in
   deps) deps ;;
   db) db ;;
   db-start) deps_apt; db_start ;;
-  db-stop) db_stop ;;
+  db-stop) api_stop; db_stop ;;
+  api) deps; db_start; api_start ;;
+  api-stop) api_stop ;;
   db-reset) db_reset ;;
   migrate) migrate_url "${2:-$DATABASE_URL}" ;;
   url) echo "$DATABASE_URL" ;;
   home) cluster_home ;;
-  *) echo "usage: $0 {deps|db|db-start|db-stop|db-reset|migrate [url]|url|home}" >&2; exit 2 ;;
+  *) echo "usage: $0 {deps|db|db-start|db-stop|db-reset|api|api-stop|migrate [url]|url|home}" >&2; exit 2 ;;
 esac

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -109,6 +110,19 @@ class PostgREST:
         self.http = httpx.Client(timeout=60.0)
         self._closed = False
 
+    def reload_schema(self, expect_rpc: str | None = None, timeout: float = 10.0) -> None:
+        """After DDL in a test: PostgREST re-reads its schema cache; with expect_rpc, wait
+        until that function is served."""
+        self.server.reload_schema()
+        if expect_rpc is None:
+            return
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.rpc(expect_rpc, {}).code != "PGRST202":
+                return
+            time.sleep(0.1)
+        raise TimeoutError(f"PostgREST does not serve {expect_rpc} after a reload")
+
     def close(self) -> None:
         if not self._closed:
             self._closed = True
@@ -124,10 +138,12 @@ class PostgREST:
             sent["Authorization"] = f"Bearer {token}"
         sent.update(headers or {})
         kwargs: dict[str, Any] = {"headers": sent, "params": params}
+        if content is None and json_body is not None:
+            # as json.dumps writes it: NaN/Infinity stay in (not JSON: PostgREST says so)
+            content = json.dumps(json_body).encode()
+            sent.setdefault("Content-Type", "application/json")
         if content is not None:
             kwargs["content"] = content
-        elif json_body is not None:
-            kwargs["json"] = json_body
         reply = self.http.request(method, f"{self.base_url}{path}", **kwargs)
         return _response(reply)
 
