@@ -12,6 +12,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -185,6 +186,12 @@ def test_within_the_reuse_interval_a_rotated_token_answers_the_current_one(
         third = client(auth).refresh_session(second.refresh_token).session
         assert third is not None and third.refresh_token not in (
             first.refresh_token, second.refresh_token)
+        # two tabs refreshing the same token at once both get the one child token
+        with ThreadPoolExecutor(2) as pool:
+            answers = list(pool.map(
+                lambda _: client(auth).refresh_session(third.refresh_token).session, range(2)))
+        assert len({a.refresh_token for a in answers if a is not None}) == 1
+        assert answers[0] is not None and answers[0].refresh_token != third.refresh_token
 
 
 def test_unknown_refresh_token(auth: AuthHandle) -> None:
