@@ -51,6 +51,19 @@ if [ -z "${STRIPE_API_KEY:-}" ] || [ "${STRIPE_API_KEY}" = "sk_test_replace_me" 
   wait_http "$STRIPE_API_BASE/_double/health"
 fi
 
+# Booking emails: without SMTP settings, a local sink keeps them (.local/mail/, an HTTP listing)
+: "${SMTP_SINK_PORT:=1025}"
+: "${SMTP_SINK_HTTP_PORT:=8025}"
+if [ -z "${SMTP_URL:-}" ] && [ -z "${SMTP_HOST:-}" ]; then
+  export SMTP_URL="smtp://127.0.0.1:$SMTP_SINK_PORT"
+  start smtp-sink "$PY" -m devstack.smtp_sink --port "$SMTP_SINK_PORT" \
+    --http-port "$SMTP_SINK_HTTP_PORT" --dir .local/mail
+  wait_http "http://127.0.0.1:$SMTP_SINK_HTTP_PORT/"
+  mail_where="local sink: read mails at http://127.0.0.1:$SMTP_SINK_HTTP_PORT/ (files: .local/mail/)"
+else
+  mail_where="SMTP $(printf '%s' "${SMTP_URL:-smtp://$SMTP_HOST}" | sed -E 's#//[^@/]*@#//#')"
+fi
+
 scripts/stack.sh api-stop >/dev/null 2>&1 || true  # a background one from `make api`
 start api "$PY" -m devstack.localapi serve --database-url "$DATABASE_URL" \
   --port "$WAYFARE_API_PORT" --home .local/api
@@ -81,6 +94,7 @@ Wayfare is up.
   web service    http://127.0.0.1:$PORT   /healthz /readyz /metrics /ops
   Stripe         $stripe_where
   AI provider    $ai_where
+  mail           $mail_where
   logs           $LOGS/{api,web,worker,stripe-double}.log (JSON lines), .local/api/ (gateway, PostgREST)
 
 supabase-js, as printed (npm i @supabase/supabase-js):
