@@ -7,6 +7,7 @@ HTTP exactly as it talks to GoTrue, so what these tests accept is what the clien
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -25,6 +26,7 @@ from supabase_auth.errors import AuthApiError, AuthWeakPasswordError
 from devstack import tokens
 from devstack.auth.harness import AuthHandle, run_auth_standin
 from supabase import ClientOptions, create_client
+from tests.harness import databases
 from tests.harness.postgrest import PostgREST
 
 SITE_URL = "http://127.0.0.1:54321"
@@ -421,3 +423,18 @@ def test_supabase_create_client_signs_in_under_the_auth_v1_prefix(auth: AuthHand
     with pytest.raises(AuthApiError) as excinfo:
         client(auth).refresh_session(signed_in.session.refresh_token)  # type: ignore[union-attr]
     assert api_error(excinfo) == (400, "refresh_token_not_found")
+
+
+def test_refuses_a_database_without_the_compat_auth_tables() -> None:
+    name = f"wayfare_auth_empty_{os.getpid()}"
+    databases.drop(name)
+    with databases.admin() as conn:
+        conn.execute(f'create database "{name}"')
+    try:
+        url = databases.url_for(name)
+        for args in (("--port", "0"), ("create-user", new_email())):
+            result = cli(url, *args)
+            assert result.returncode != 0
+            assert "auth.users, auth.sessions, auth.refresh_tokens missing" in result.stderr
+    finally:
+        databases.drop(name)

@@ -311,8 +311,15 @@ def create_app(settings: Settings, pool: ConnectionPool | None = None) -> Flask:
 
 
 def check_database(settings: Settings) -> None:
-    """Fail at start, with a clear message, when the compat layer's auth tables are missing."""
+    """Fail at start, with a clear message, on a real Supabase database (its own Auth owns
+    the auth schema there) or when the compat layer's auth tables are missing."""
     with psycopg.connect(settings.database_url) as conn:
+        if conn.execute("select 1 from pg_roles where rolname = 'supabase_auth_admin'").fetchone():
+            raise SystemExit(
+                "devstack.auth: this is a real Supabase database (role supabase_auth_admin "
+                "exists), whose own Auth owns the auth schema; the stand-in is for plain "
+                "local Postgres only"
+            )
         missing = [
             name for name in ("auth.users", "auth.sessions", "auth.refresh_tokens")
             if conn.execute("select to_regclass(%s)", (name,)).fetchone() == (None,)

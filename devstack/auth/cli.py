@@ -95,6 +95,7 @@ def create_user(argv: list[str]) -> int:
     _common(parser)
     args = parser.parse_args(argv)
     settings = _settings(args)
+    auth_app.check_database(settings)
     password = args.password or secrets.token_urlsafe(12)
     try:
         address = service.normal_email(args.email)
@@ -129,6 +130,7 @@ def make_operator(argv: list[str]) -> int:
     _common(parser)
     args = parser.parse_args(argv)
     settings = _settings(args)
+    auth_app.check_database(settings)
     with psycopg.connect(settings.database_url, row_factory=dict_row) as conn:
         user = store.user_by_email(conn, args.email)
         if user is None:
