@@ -64,6 +64,8 @@ portugal greece japan china india thailand vietnam australia zealand canada usa 
 europe asia africa morocco egypt peru chile brazil argentina colombia iceland norway
 sweden denmark finland switzerland austria netherlands belgium croatia dubrovnik split
 heathrow gatwick jfk lax sfo cdg schiphol narita haneda changi fiumicino orly ohare
+logan barajas stansted luton malpensa linate tegel brandenburg dulles midway hobby incheon
+kempinski sacher marquis alamo dollar thrifty
 washington square fuji eiffel tower louvre colosseum vatican alps disney disneyland
 """
 

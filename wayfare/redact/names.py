@@ -244,8 +244,195 @@ def detect(text: str) -> list[Finding]:
             span = _match_name(text, pos, kind)
     if " and " in text or " & " in text or " here" in text or " is my" in text:
         found.extend(_postfix_names(text))
+    found.extend(lexicon_names(text))
     if "/" in text:
         for m in _PNR_NAME().finditer(text):
             if m["title"] or _PNR_CUE().search(text, max(0, m.start() - 24), m.start()):
                 found.append(Finding(PiiType.NAME, m.start("name"), m.end("name")))
     return found
+
+
+# --------------------------------------------------------------------------- names without a cue
+
+# A capitalised word, or a single-letter initial ("Ross F Marín", "Julian F. Azevedo") between
+# two of them.
+_LEX_WORD = rf"(?:{CAP_WORD}|[{UP}]\.?(?=[ \t]+[{UP}]))"
+_LEX_SEQ = lazy(
+    rf"(?<![\w'\u2019.\-@/])(?:{_PARTICLE}[ \t]+)?{_LEX_WORD}"
+    rf"(?:[ \t]+(?:{_PARTICLE}[ \t]+){{0,2}}{_LEX_WORD}){{0,5}}{_END}"
+)
+# Endings that mark a surname in many languages ("Jovanović", "Šubová", "Kwiatkowski",
+# "Auðunsson", "Óladóttir", "Petrenko", "Popescu", "Papadopoulos", "Karaoğlu").
+_SURNAME_END = lazy(
+    r"(?:ić|vić|ovič|ová|ská|ský|ski|ska|sky|cki|cka|dzki|sson|ssen|dóttir|dottir|sdóttir"
+    r"|enko|escu|oglu|oğlu|opoulos|poulos|akis|idis|iadis|ov|ova|ev|eva|yan|ian|ishvili|adze"
+    r"|ová|ien|ūtė|aitė|ienė|auskas|evičius|ovich|evich|ovna|evna|ez|sen|berg|stein|mann)$"
+)
+# Capitalised words that start sentences or name things, never a person on their own.
+_NOT_NAME_WORDS = frozenset(
+    """
+    user bot customer agent client admin system assistant operator support
+    hotel street road avenue square station airport museum bank company corp inc ltd plc llc
+    group holdings limited university college school church hospital clinic president
+    casa puerta porta villa palazzo schloss sagrada day mr mrs ms miss mx dr prof mme mlle
+    st ste ave rd blvd apt suite unit
+    prince princess king queen lord lady duke duchess earl count baron emperor pope saint
+    producer director editor author writer singer band album song film movie show weekly
+    daily news times post journal magazine force army navy police border council
+    please could would should can will may might must shall did does do is are was were
+    what when where why how who which whose whom there here then than that this these those
+    yes no not ok okay sure thanks thank hello hi hey dear sir madam
+    """.split()
+)
+# Capitalised words that may come right before a name in the same run of capitals.
+_MAY_PRECEDE = FUNCTION_WORDS | frozenset(
+    """
+    hi hello hey dear thanks thank cheers regards best sincerely welcome congrats
+    congratulations sorry please ok okay sure yes no dinner lunch call email text ask tell
+    """.split()
+)
+_ENGLISH_END = lazy(
+    r"(?:ly|ment|ness|tion|sion|ing|ed|ity|ous|ive|al|ary|ery|ory|ure|ance|ence|ship|hood|ism"
+    r"|ist|able|ible|ful|less|ward|ess|ics|er|or|ers|ors|ies|es|ts|ks)$"
+)
+_DEMONYM_END = lazy(r"(?:ian|ean|ese|ish|ic|an)$")
+
+
+def _word_kind(word: str) -> str:
+    """G given name, S surname, I initial, U unknown capitalised word, X never part of a name."""
+    from .census import given_names, surname_rank
+
+    if len(word) <= 2 and word[0].isupper() and (len(word) == 1 or word[1] == "."):
+        return "I"
+    low = word.lower()
+    base = low.split("-")[0]
+    if (
+        low in HARD_STOP
+        or low in SOFT_STOP
+        or low in PLACE_SUFFIX
+        or low in FUNCTION_WORDS
+        or low in _NOT_NAME_WORDS
+    ):
+        return "X"
+    if base in given_names():
+        return "G"
+    rank = surname_rank().get(low)
+    if (rank is not None and rank <= 30000) or _SURNAME_END().search(low):
+        if _DEMONYM_END().search(low) and rank is None:
+            return "U"  # "Italian", "Croatian": a nationality, not "Kasparian"
+        return "S"
+    return "U"
+
+
+def _is_name(kinds: list[str], words: list[str], sentence_start: bool) -> bool:
+    core = [k for k in kinds if k != "I"]
+    if not core or kinds[0] == "I" or kinds[-1] == "I":
+        return False
+    if len(core) < len(kinds) and len(core) >= 2:
+        return True  # "Kristian C. Herzog"
+    if core[0] == "G":
+        return True  # "Nicole Lange", "Tracy"
+    if len(core) >= 2 and any(not w.isascii() for w in words) and not sentence_start:
+        return True  # "Gréta Halász", "Johannes Møller"
+    if len(core) >= 2 and "S" in core[1:]:
+        # "Đoko Mojsilović", "Jansje Zwarts": an unknown first word before a surname. Many
+        # census surnames are English words ("Secretly Love", "Border Force"), so the pair
+        # must look foreign, end in a surname suffix, or start with a word not shaped like
+        # English prose, and not at the start of a sentence.
+        if any(not w.isascii() for w in words) or _SURNAME_END().search(words[-1].lower()):
+            return True
+        first = words[0].lower()
+        return not sentence_start and not _ENGLISH_END().search(first)
+    if len(core) == 1 and core[0] == "S":
+        # A lone surname only when its shape says so ("Antonsson", "Prošková"): many census
+        # surnames are English words ("Day", "Card", "Mayor").
+        return bool(_SURNAME_END().search(words[0].lower())) or not words[0].isascii()
+    return False
+
+
+def _sentence_start(text: str, pos: int) -> bool:
+    i = pos - 1
+    while i >= 0 and text[i] in " \t\"'(\u201c>*-":
+        i -= 1
+    return i < 0 or text[i] in ".!?\n:;"
+
+
+def lexicon_names(text: str) -> list[Finding]:
+    """Names with no cue: runs of capitalised words anchored on a census given name or surname."""
+    found: list[Finding] = []
+    for m in _LEX_SEQ().finditer(text):
+        words = [w for w in _WORD().finditer(text, m.start(), m.end())]
+        words = [w for w in words if not _PARTICLE_RE().fullmatch(w[0])] or words
+        kinds = [_word_kind(w[0].rstrip(".")) if len(w[0]) > 2 else _word_kind(w[0]) for w in words]
+        i = 0
+        while i < len(words):
+            if kinds[i] == "X":
+                i += 1
+                continue
+            j = i
+            while j < len(words) and kinds[j] != "X" and j - i < 4:
+                j += 1
+            chunk = words[i:j]
+            if i > 0 and words[i - 1][0].lower().rstrip(".") not in _MAY_PRECEDE:
+                i = j  # part of a longer proper noun: "Hotel Sacher", "St. Patrick", "Day 2"
+                continue
+            if (
+                j < len(words)
+                and kinds[j] == "X"
+                and (words[j][0].lower() in PLACE_SUFFIX or words[j][0].lower() in SOFT_STOP)
+            ):
+                i = j + 1  # "Lincoln Memorial", "Marina Bay"
+                continue
+            if i == 0 and _AFTER_SAINT().search(text, max(0, m.start() - 8), m.start()):
+                i = j  # "St. Patrick's Cathedral", "San Francisco"
+                continue
+            if _PLACE_AFTER().match(text, chunk[-1].end()):
+                i = j  # "Patrick's Cathedral"
+                continue
+            if " ".join(m[0].split()).lower() in _NAMESAKES:
+                break
+            if _is_name(kinds[i:j], [w[0] for w in chunk], _sentence_start(text, chunk[0].start())):
+                found.append(Finding(PiiType.NAME, chunk[0].start(), chunk[-1].end()))
+            i = j
+    if found and ("," in text or " and " in text):
+        found += _list_neighbours(text, found)
+    return found
+
+
+_LIST_NEXT = lazy(
+    rf"(?:[ \t]*,[ \t]*(?:and[ \t]+)?|[ \t]+(?:and|&)[ \t]+)({CAP_WORD}){_END}(?![ \t]+[{UP}])"
+)
+_LIST_PREV = lazy(rf"(?<![\w.])({CAP_WORD})(?:[ \t]*,[ \t]*(?:and[ \t]+)?|[ \t]+(?:and|&)[ \t]+)$")
+
+
+def _list_neighbours(text: str, found: list[Finding]) -> list[Finding]:
+    """Single capitalised words listed with a name are names too: "Caird and Jones"."""
+    extra: list[Finding] = []
+    for f in found:
+        pos = f.end
+        while (m := _LIST_NEXT().match(text, pos)) and _word_kind(m[1]) != "X":
+            extra.append(Finding(PiiType.NAME, m.start(1), m.end(1)))
+            pos = m.end(1)
+        m = _LIST_PREV().search(text, max(0, f.start - 40), f.start)
+        if m and _word_kind(m[1]) != "X" and not _sentence_start(text, m.start(1)):
+            extra.append(Finding(PiiType.NAME, m.start(1), m.end(1)))
+    return extra
+
+
+_PARTICLE_RE = lazy(_PARTICLE)
+_AFTER_SAINT = lazy(r"\b(?:St|Ste|Saint|San|Santa|Sankt|São|Dr)\.?[ \t]+$")
+_PLACE_AFTER = lazy(
+    r"['\u2019]s[ \t]+(?i:"
+    + "|".join(sorted(PLACE_SUFFIX | SOFT_STOP, key=len, reverse=True))
+    + r")\b"
+)
+# Places and things named after people, as travel chat writes them.
+_NAMESAKES = frozenset(
+    " ".join(part.split())
+    for part in """
+    charles de gaulle|jules verne|john f. kennedy|john f kennedy|ben gurion|marco polo
+    |leonardo da vinci|john lennon|george bush|ronald reagan|indira gandhi|nelson mandela
+    |simon bolivar|benito juarez|louis armstrong|martin luther king|pierre elliott trudeau
+    |jomo kenyatta|george washington|abraham lincoln|thomas jefferson|mozart|van gogh
+    """.split("|")
+)
