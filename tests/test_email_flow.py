@@ -285,6 +285,16 @@ def test_4xx_retries_and_5xx_fails_the_row_visibly(fresh_db_url: str, tmp_path: 
         [shown] = snapshot["failed"]
         assert shown["booking_id"] == rejected and shown["error"] == row["last_error"]
         assert user.email not in json.dumps(snapshot)
+
+        # docs/ops.md's runbook: once the cause is fixed, an operator sends it again
+        sql(fresh_db_url, "update private.email_outbox set status = 'pending', failed_at = null "
+            "where id = %s", row["id"])
+        sql(fresh_db_url, "select private.enqueue_job('email.send', "
+            "jsonb_build_object('outbox_id', %s::text), null)", str(row["id"]))
+        wait_until(lambda: outbox(fresh_db_url, rejected)[0]["status"] == "sent", 20,
+                   "sent again by hand", worker)
+        [again] = mails_for(sink, rejected)
+        assert again["Message-ID"] == f"<{rejected}-booking_confirmed-1@wayfare.test>"
         assert_no_address_logged(worker, user)
 
 
