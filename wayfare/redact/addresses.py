@@ -16,6 +16,8 @@ the text is not an address.
 
 from __future__ import annotations
 
+import re
+
 from .patterns import LOW, MONTH, UP, lazy
 from .types import Finding, PiiType
 
@@ -88,6 +90,9 @@ _TYPE_FIRST = (
 _GERMANIC_SUFFIX = (
     r"straße|strasse|str\.|gasse|weg|platz|allee|damm|ufer|chaussee|gracht|straat|laan"
     r"|plein|kade|steeg|singel|gade|gatan|vägen|veien|vej"
+    # Nordic, Finnish, Icelandic, Baltic, Slavic and Hungarian street words
+    r"|gata|gate|vei|väg|plass|torv|torget|stræde|tie|katu|kuja|polku|kaari|raitti|braut"
+    r"|stígur|vegur|gata|tänav|iela|gatvė|ulica|ulice|cesta|utca|út|sokak|soka\u011f\u0131|caddesi"
 )
 # "Friedrichstraße 43", "Prinsengracht 263", "Hauptstr. 5".
 _GERMANIC = (
@@ -177,4 +182,152 @@ def detect(text: str) -> list[Finding]:
             start = lead.start()
         end = _trim(text, start, end)
         found.append(Finding(PiiType.ADDRESS, start, end))
+    return found + detect_more(text, found)
+
+
+# --------------------------------------------------------------------------- other countries
+
+# A word of a street name in any Latin or Greek script: "Strojírenská", "Πεντέλης", "ULVILA".
+_GREEK = "\u0370-\u03ff\u1f00-\u1fff"
+_ANY_WORD = (
+    rf"(?:[{UP}{_GREEK}][{LOW}{_GREEK}][{LOW}{UP}{_GREEK}'\u2019.\-]*"
+    rf"|[{UP}{_GREEK}]{{4,}}|[{UP}][{LOW}]?\.)"
+)
+_LINK_LOW = (
+    r"(?:de|del|de la|della|dei|degli|di|da|do|dos|das|du|des|la|le|el|los|las|van|von|der"
+    r"|den|y|e|i|u\.|ul\.|al\.|os\.|pl\.|út|utca|St|Sankt|São|Santa|San)"
+)
+# "Höfðastígur 86", "Bairro St António 69", "637 Strojírenská 1006", "ul. Asnyka Adama 82",
+# "Rua Arédio Borges Guimarães 1935", "Tas vezér u. 66.": street words then a house number.
+_GENERIC = lazy(
+    rf"(?<![\w.,/:$€£¥#+-])(?:(?P<lead>\d{{1,5}}[A-Za-z]?)[ \t]+)?"
+    rf"(?P<words>(?:(?:ul|al|os|pl|R|C|Av|Avda|Str)\.?[ \t]+|C/[ \t]*)?{_ANY_WORD}"
+    rf"(?:[ \t]+(?:{_LINK_LOW}[ \t]+)*{_ANY_WORD}){{0,4}})"
+    rf"(?:[ \t]+(?:{_LINK_LOW}))?[ \t]+(?:n[º°o]\.?[ \t]*)?(?P<num>\d{{1,5}}[A-Za-z]?)\.?"
+    rf"(?![\w]|[.,:/]\d|[ \t]*(?:%|°|€|\$|£|¥)){_NOT_QUANTITY}"
+)
+_STREET_WORD_END = lazy(rf"(?i:(?:{_GERMANIC_SUFFIX})$)")
+_STREET_FIRST = frozenset(
+    """
+    calle c/ avenida avda avda. av. av paseo plaza carrer passeig rambla ronda camino carretera
+    via viale piazza piazzale corso largo vicolo rua r r. travessa praça estrada rodovia alameda
+    bairro rue avenue boulevard chemin route impasse allée quai akti odos leoforos ul ul. ulica
+    al. aleja os. pl. str. strada calea bulevardul sokak jalan jl. soi thanon calzada callejón
+    avinguda plaça
+    """.split()
+)
+# Words that make "words + number" travel data, not a street: "Terminal 2", "Gate B 14".
+_TRAVEL_WORDS = frozenset(
+    """
+    hotel hostel inn resort suite suites station airport terminal gate platform room seat flight
+    flights train bus tram metro line route exit pier track stage level floor zone part leg point
+    day days night nights week weeks year years page chapter version section table order ticket
+    booking confirmation ref reference invoice car coach row deck door booth stand option step
+    steps top best only about over under number no nr option week tour group class area lounge
+    concourse hall wing block lot bay berth cabin counter desk window aisle chapter episode
+    season series volume vol act scene apollo iphone windows python android ios covid
+    """.split()
+)
+_ADDRESS_CUE = lazy(
+    r"(?i:\b(?:address|addresses|live[sd]?|living|moved|move|send|sent|ship|shipped|deliver"
+    r"|delivered|located|locate|office|offices|return|meet\s+(?:me|you|us)\s+at|corner\s+of"
+    r"|taxi\s+to|lived\s+in|is\s+in|it\s+is)\b[^.!?\n]{0,24})$"
+)
+_CONTINUES = lazy(
+    rf"(?:[ \t]*,[ \t]*[{UP}{_GREEK}\d]|[ \t]*\n|[ \t]+(?i:apt|apartment|suite|ste|unit|flat)\b)"
+)
+_UNIT_ALONE = lazy(
+    r"(?<![\w])(?:(?i:apt|apartment|suite|ste|unit|flat)\.?[ \t]*#?[ \t]*\d{1,5}[A-Za-z]?"
+    r"(?:[ \t]+Box[ \t]+\d{1,5})?"
+    r"|P\.?[ \t]?O\.?[ \t]*Box[ \t]+\d{1,6}|(?i:postfach|apartado|casella\s+postale)[ \t]+\d{1,6}"
+    r"|PSC[ \t]+\d{3,5},?[ \t]+Box[ \t]+\d{1,5}|(?:USNS|USNV|USS|USCGC)[ \t]+[A-Z][\w\-]+"
+    r"|(?:APO|FPO|DPO)[ \t]+A[AEP][ \t]+\d{5})(?![\w])"
+)
+_BLOCK_LINE = lazy(
+    rf"[ \t>?*]*(?:(?P<words>[{UP}{_GREEK}][^\n\d]{{0,60}}?)[ \t,]*)?"
+    rf"(?P<pc>(?<![\w-]){_POSTCODE}|\d{{4}}-\d{{3}}|\d{{3}}[ \t]\d{{2}})?[ \t.,]*$",
+    re.MULTILINE,
+)
+
+
+def _generic(text: str) -> list[Finding]:
+    found: list[Finding] = []
+    for m in _GENERIC().finditer(text):
+        words = m["words"].split()
+        low = [w.lower() for w in words]
+        if any(w.rstrip(".") in _TRAVEL_WORDS for w in low) or any(
+            _CALENDAR_WORD().match(w) for w in words
+        ):
+            continue
+        num = m["num"]
+        if len(num) == 4 and num[:2] in ("19", "20") and not m["lead"]:
+            continue  # a year: "Expo 2027"
+        start = m.start() if m["lead"] else m.start("words")
+        if m["lead"] and _NOT_HOUSE_NUMBER().search(text, max(0, start - 12), start):
+            start = m.start("words")
+        strong = (
+            (bool(m["lead"]) and start == m.start())
+            or low[0] in _STREET_FIRST
+            or any(_STREET_WORD_END().search(w) for w in low)
+        )
+        if not strong and not (
+            _CONTINUES().match(text, m.end())
+            or _ADDRESS_CUE().search(text, max(0, start - 40), start)
+        ):
+            continue
+        if not strong and len(words) == 1 and words[0].isascii() and not m["lead"]:
+            # "Marina 5" alone needs both a cue and a continuation
+            if not (
+                _CONTINUES().match(text, m.end())
+                and _ADDRESS_CUE().search(text, max(0, start - 40), start)
+            ):
+                continue
+        found.append(Finding(PiiType.ADDRESS, start, m.end()))
     return found
+
+
+_CALENDAR_WORD = lazy(_NOT_CALENDAR.replace("(?!", "(?=", 1))
+
+
+def _block(text: str, end: int) -> list[Finding]:
+    """Units and postal codes on the lines after an address ("\\n Suite 026\\n Svratka\\n
+    Czech Republic 45098"); city and country names are left as they are."""
+    found: list[Finding] = []
+    nl = text.find("\n", end)
+    if nl < 0 or text[end:nl].strip(" ,.\t"):
+        return found
+    pos = nl + 1
+    for _ in range(4):
+        line_end = text.find("\n", pos)
+        line_end = len(text) if line_end < 0 else line_end
+        line = text[pos:line_end]
+        if not line.strip():
+            pos = line_end + 1
+            if line_end >= len(text):
+                break
+            continue
+        unit = _UNIT_ALONE().search(text, pos, line_end)
+        if unit and not text[pos : unit.start()].strip(" \t>?*,"):
+            found.append(Finding(PiiType.ADDRESS, unit.start(), unit.end()))
+        else:
+            m = _BLOCK_LINE().fullmatch(text, pos, line_end)
+            if m is None or not (m["words"] or m["pc"]):
+                break
+            if m["words"] and len(m["words"].split()) > 5:
+                break
+            if m["pc"]:
+                found.append(Finding(PiiType.ADDRESS, m.start("pc"), m.end("pc")))
+        if line_end >= len(text):
+            break
+        pos = line_end + 1
+    return found
+
+
+def detect_more(text: str, found: list[Finding]) -> list[Finding]:
+    """Addresses of other countries, units, P.O. boxes and the lines after an address."""
+    more = _generic(text)
+    more += [Finding(PiiType.ADDRESS, m.start(), m.end()) for m in _UNIT_ALONE().finditer(text)]
+    if "\n" in text:
+        for f in sorted(found + more, key=lambda f: f.end):
+            more += _block(text, f.end)
+    return more
