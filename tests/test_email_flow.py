@@ -251,6 +251,57 @@ def test_worker_killed_between_sending_and_recording_sends_one_more_copy(
             second.stop()
 
 
+def test_worker_killed_after_the_250_before_the_record(fresh_db_url: str,
+                                                       tmp_path: Path) -> None:
+    """The same, a moment later: the server answered 250 and the worker is writing `sent`
+    when it dies (its write is held by a row lock; the worker is SIGKILLed and its connection
+    ends with it). One more copy, the same Message-ID."""
+    fast_email_jobs(fresh_db_url, lease_seconds=2)
+    user = create_user(fresh_db_url)
+    booking_id = confirmed_booking(fresh_db_url, user)
+    [row] = outbox(fresh_db_url, booking_id)
+    with SmtpSink(tmp_path / "mail") as sink, \
+            psycopg.connect(fresh_db_url) as holder:  # a transaction: holds the lock
+        sink.delay_next(1.5)  # room to take the lock between the send and the record
+        with run_worker(fresh_db_url, env=mail_env(sink)) as first:
+            wait_until(lambda: mails_for(sink, booking_id), 20, "the first copy", first)
+            holder.execute("select 1 from private.email_outbox where id = %s for update",
+                           (row["id"],))
+            [(waiting,)] = wait_until(lambda: sql(
+                fresh_db_url, "select pid from pg_stat_activity where wait_event_type = 'Lock' "
+                "and query like '%%email_sent%%'"), 20, "the worker recording, blocked", first)
+            first.kill()
+            sql(fresh_db_url, "select pg_terminate_backend(%s)", waiting)
+        holder.rollback()
+        assert outbox(fresh_db_url, booking_id)[0]["status"] == "pending"
+        with run_worker(fresh_db_url, env=mail_env(sink)) as second:
+            wait_until(lambda: outbox(fresh_db_url, booking_id)[0]["status"] == "sent", 30,
+                       "the row recorded as sent", second)
+            time.sleep(1)
+            copies = mails_for(sink, booking_id)
+            assert len(copies) == 2
+            assert copies[0]["Message-ID"] == copies[1]["Message-ID"]
+            assert outbox(fresh_db_url, booking_id)[0]["attempts"] == 2
+            second.stop()
+
+
+def test_temporary_failures_until_the_last_attempt_fail_the_row(fresh_db_url: str,
+                                                                 tmp_path: Path) -> None:
+    fast_email_jobs(fresh_db_url)
+    sql(fresh_db_url, "update private.job_types set max_attempts = 2 where type = 'email.send'")
+    user = create_user(fresh_db_url)
+    with SmtpSink(tmp_path / "mail") as sink, \
+            run_worker(fresh_db_url, env=mail_env(sink)) as worker:
+        sink.fail_next("data", "421 4.7.0 Try again later, closing connection", times=2)
+        booking_id = confirmed_booking(fresh_db_url, user)
+        wait_until(lambda: outbox(fresh_db_url, booking_id)[0]["status"] == "failed", 20,
+                   "the row failed after its last attempt", worker)
+        [row] = outbox(fresh_db_url, booking_id)
+        assert row["attempts"] == 2 and row["last_error"].startswith("data: 421")
+        assert email_job(fresh_db_url, row["id"])["status"] == "failed"
+        assert sink.received() == []
+
+
 def test_4xx_retries_and_5xx_fails_the_row_visibly(fresh_db_url: str, tmp_path: Path) -> None:
     fast_email_jobs(fresh_db_url)
     user = create_user(fresh_db_url, email="busy.mailbox@example.test")

@@ -19,6 +19,7 @@ log lines carry the outbox id, the booking id, the kind and the SMTP code.
 
 from __future__ import annotations
 
+from email.message import EmailMessage
 from typing import Any
 
 from wayfare.logs import get_logger
@@ -46,18 +47,28 @@ def send(ctx: JobContext) -> dict[str, Any]:
         return {"status": row["status"]}
     fields = {"outbox_id": outbox_id, "booking_id": row["details"].get("booking_id"),
               "kind": row["kind"], "attempt": row["attempts"]}
-    settings = SmtpSettings.from_env()
-    message = render.build_message(row, settings)
+    message: EmailMessage | None = None
+    reply = ""
+    failure: smtp.SendFailure | None = None
     try:
-        reply = smtp.send(message, settings)
-    except smtp.SendFailure as exc:
-        final = isinstance(exc, smtp.PermanentFailure) or ctx.attempt >= ctx.max_attempts
-        status = db_call(ctx, "email_failed", outbox_id, exc.reason, final)
-        log.warning("email.failed", **fields, smtp_code=exc.code, final=final,
-                    error_type=type(exc).__name__, outbox_status=status)
+        settings = SmtpSettings.from_env()
+    except ValueError as exc:  # a malformed SMTP_URL: the settings are wrong, not the mail
+        failure = smtp.TemporaryFailure(f"settings: {exc}")
+    else:
+        message = render.build_message(row, settings)
+        try:
+            reply = smtp.send(message, settings)
+        except smtp.SendFailure as exc:
+            failure = exc
+    if failure is not None:
+        final = isinstance(failure, smtp.PermanentFailure) or ctx.attempt >= ctx.max_attempts
+        status = db_call(ctx, "email_failed", outbox_id, failure.reason, final)
+        log.warning("email.failed", **fields, smtp_code=failure.code, final=final,
+                    error_type=type(failure).__name__, outbox_status=status)
         if final:
-            raise PermanentError(GAVE_UP, detail=exc.reason) from None
-        raise RetryableError(exc.reason) from None
+            raise PermanentError(GAVE_UP, detail=failure.reason)
+        raise RetryableError(failure.reason)
+    assert message is not None
     status = db_call(ctx, "email_sent", outbox_id)
     log.info("email.sent", **fields, outbox_status=status)
     return {"status": status, "messageId": message["Message-ID"], "reply": reply[:3]}
