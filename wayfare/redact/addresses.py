@@ -171,7 +171,10 @@ def detect(text: str) -> list[Finding]:
     found: list[Finding] = []
     for m in _ADDRESS().finditer(text):
         start, end = m.span()
-        if text[start].isdigit() and _NOT_HOUSE_NUMBER().search(text, max(0, start - 12), start):
+        lead_no = _LEAD_NUMBER().search(text, max(0, start - 24), start)
+        if lead_no:  # "475 2 Lamphey Road" on its own line, "lives at 844 99 Eastbourne Rd"
+            start = lead_no.start("n")
+        elif text[start].isdigit() and _NOT_HOUSE_NUMBER().search(text, max(0, start - 12), start):
             continue
         if _YEAR_FIRST().match(text, start) and not _YEAR_CUE().search(
             text, max(0, start - 12), start
@@ -250,6 +253,13 @@ _BLOCK_LINE = lazy(
 )
 
 
+_LEAD_NUMBER = lazy(
+    r"(?:^|\n|(?i:\b(?:at|to|in|address(?:\s+is)?|is)\b:?))[ \t>?*]*(?P<n>\d{1,5})[ \t]+$"
+)
+# A unit and a same-line tail after a street found by _generic: " Suite 119, Terrugem, Portugal".
+_AFTER_STREET = lazy(rf"(?:{_UNIT}){{0,2}}{_TAIL}")
+
+
 def _generic(text: str) -> list[Finding]:
     found: list[Finding] = []
     for m in _GENERIC().finditer(text):
@@ -282,7 +292,12 @@ def _generic(text: str) -> list[Finding]:
                 and _ADDRESS_CUE().search(text, max(0, start - 40), start)
             ):
                 continue
-        found.append(Finding(PiiType.ADDRESS, start, m.end()))
+        end = m.end()
+        ext = _AFTER_STREET().match(text, end)
+        if ext and ext.end() > end:
+            nl = text.find("\n", end, ext.end())
+            end = _trim(text, start, nl if nl >= 0 else ext.end())
+        found.append(Finding(PiiType.ADDRESS, start, end))
     return found
 
 
