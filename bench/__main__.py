@@ -9,6 +9,7 @@ import time
 
 BENCHES = {
     "core": ("bench.core_bench", []),
+    "http": ("bench.http_bench", []),
     "redact": ("bench.redact_bench", []),
     "public_redact": ("bench.public_redact_bench", []),
     "jobs": ("bench.jobs_bench", []),

@@ -77,7 +77,11 @@ def as_role(database_url: str, role: str) -> str:
     return urlunsplit((parts.scheme, f"{role}@{host}", parts.path, query, ""))
 
 
-def postgrest_config(database_url: str, port: int, jwt_secret: str) -> str:
+def postgrest_config(database_url: str, port: int, jwt_secret: str,
+                     db_config: bool = True, pre_request: str | None = None,
+                     admin_port: int | None = None) -> str:
+    """PostgREST's settings; db_config=False ignores in-database configuration (so no
+    pre-request function unless pre_request names one: the benchmarks' baselines)."""
     settings = {
         "db-uri": as_role(database_url, "authenticator"),
         "db-schemas": "public",
@@ -86,12 +90,16 @@ def postgrest_config(database_url: str, port: int, jwt_secret: str) -> str:
         "db-max-rows": MAX_ROWS,
         "db-pool": 10,
         "db-channel-enabled": True,
-        "db-config": True,
+        "db-config": db_config,
         "jwt-secret": jwt_secret,
         "server-host": "127.0.0.1",
         "server-port": port,
         "log-level": "error",
     }
+    if pre_request:
+        settings["db-pre-request"] = pre_request
+    if admin_port:
+        settings["admin-server-port"] = admin_port  # /live and /ready
     lines = []
     for key, value in settings.items():
         if isinstance(value, bool):
@@ -250,8 +258,11 @@ class LocalAPI:
     port: int = 0
     jwt_secret: str = tokens.TEST_JWT_SECRET
     with_auth: bool = True
+    db_config: bool = True
+    pre_request: str | None = None
     home: Path | None = None
     rest_port: int = 0
+    admin_port: int = 0
     auth_port: int = 0
     _procs: list[tuple[str, subprocess.Popen[str]]] = field(default_factory=list)
     _tmp: tempfile.TemporaryDirectory[str] | None = None
@@ -321,9 +332,12 @@ class LocalAPI:
         if not POSTGREST_BIN.exists():
             raise RuntimeError(f"{POSTGREST_BIN} is missing: run `make deps`")
         conf = self.home / "postgrest.conf"
-        conf.write_text(postgrest_config(self.database_url, self.rest_port, self.jwt_secret))
+        self.admin_port = self.admin_port or free_port()
+        conf.write_text(postgrest_config(self.database_url, self.rest_port, self.jwt_secret,
+                                         self.db_config, self.pre_request, self.admin_port))
         self._spawn("postgrest", [str(POSTGREST_BIN), str(conf)])
-        self._wait_http("postgrest", f"{self.rest_url}/", ok=(200,))
+        # ready: connected and the schema cache loaded
+        self._wait_http("postgrest", f"http://127.0.0.1:{self.admin_port}/ready", ok=(200,))
 
     def _start_auth(self) -> None:
         self.auth_port = self.auth_port or free_port()

@@ -4,6 +4,9 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 PIP=.venv/bin/pip
+if ! command -v wrk >/dev/null; then  # the HTTP load tool of bench/http_bench.py
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
+fi
 if ! .venv/bin/python -c "import pgqueuer, procrastinate, presidio_analyzer" 2>/dev/null; then
   echo "[bench] installing benchmark-only packages"
   "$PIP" install -q pgqueuer procrastinate presidio-analyzer presidio-anonymizer >/dev/null
