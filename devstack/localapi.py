@@ -119,7 +119,7 @@ def nginx_config(*, prefix: Path, port: int, rest_port: int, auth_port: int | No
         "add_header Access-Control-Allow-Origin * always;\n"
         "        add_header Access-Control-Expose-Headers "
         "'Content-Range, X-Request-ID, Idempotent-Replayed, Retry-After, Content-Location, "
-        "Location, Preference-Applied' always;"
+        "Location, Preference-Applied, X-Supabase-Api-Version, X-Total-Count, Link' always;"
     )
     preflight = (
         "if ($request_method = OPTIONS) {\n"

@@ -27,6 +27,9 @@ declare
     v_part text;
     v_route text;
 begin
+    if v_raw !~ '%|//|./$|[?]' then
+        return v_raw;  -- already what PostgREST routes on (nearly every request)
+    end if;
     v_raw := pg_catalog.split_part(v_raw, '?', 1);
     if pg_catalog.strpos(v_raw, '%') > 0 then
         v_parts := pg_catalog.string_to_array(v_raw, '%');
@@ -55,23 +58,25 @@ end;
 $$;
 
 -- ============================================================================
--- Rate limits without locks: one inserted row per charge (insert-only, unlogged), summed
--- per fixed window. Two requests of one user never wait for each other here, so a
--- concurrent duplicate reaches the idempotency check at once (409 IN_USE). Concurrent
--- requests may each see the others' uncommitted charges missing: a limit can be passed by
--- at most the number of that subject's requests in flight (documented in docs/api.md).
+-- Rate limits without waiting: one counter row per (subject, limit, window, database
+-- session). A PostgREST connection serves one request at a time, so a session's row is only
+-- ever locked by its own current request: two requests of one user never wait for each
+-- other here, and a concurrent duplicate reaches the idempotency check at once (409 IN_USE).
+-- A subject's use is the sum of at most one row per session (the pool size). Requests in
+-- flight on other sessions are not seen until they commit: a limit can be passed by at most
+-- the number of that subject's requests in flight at once (documented in docs/api.md).
 -- ============================================================================
 create unlogged table if not exists private.rate_limit_hits (
     subject text not null,
     limit_name text not null,
     window_start timestamptz not null,
-    units int not null constraint rate_limit_hits_units_positive check (units > 0)
+    backend_pid int not null,
+    units int not null constraint rate_limit_hits_units_positive check (units > 0),
+    primary key (subject, limit_name, window_start, backend_pid)
 );
 comment on table private.rate_limit_hits is
-'Charges against private.rate_limits: insert-only (never updated, so never locked), summed '
-'per (subject, limit, window); purged by pg_cron after a day.';
-create index if not exists rate_limit_hits_subject_idx
-on private.rate_limit_hits (subject, limit_name, window_start);
+'Use of private.rate_limits: one counter per (subject, limit, window, database session), '
+'summed per (subject, limit, window); purged by pg_cron after a day.';
 create index if not exists rate_limit_hits_window_start_idx
 on private.rate_limit_hits (window_start);
 revoke all on table private.rate_limit_hits from anon, authenticated, service_role;
@@ -85,11 +90,13 @@ security invoker
 set search_path = ''
 as $$
 declare
-    v_headers jsonb := nullif(pg_catalog.current_setting('request.headers', true), '')::jsonb;
+    v_user uuid := auth.uid();
+    v_headers jsonb;
 begin
-    if auth.uid() is not null then
-        return 'user:' || auth.uid()::text;
+    if v_user is not null then
+        return 'user:' || v_user::text;
     end if;
+    v_headers := nullif(pg_catalog.current_setting('request.headers', true), '')::jsonb;
     return 'ip:' || coalesce(
         nullif(pg_catalog.btrim(pg_catalog.split_part(v_headers ->> 'x-forwarded-for', ',', 1)), ''),
         v_headers ->> 'x-real-ip',
@@ -100,7 +107,8 @@ $$;
 
 -- Charge `units` against every limit whose pattern matches this request's route;
 -- RATE_LIMITED with Retry-After when that would pass a limit. Raising rolls back the whole
--- request, so a rejected request consumes nothing.
+-- request, so a rejected request consumes nothing. Two statements whatever the number of
+-- limits: it runs on every write request.
 create or replace function private.charge_rate_limits(units int)
 returns void
 language plpgsql
@@ -110,54 +118,77 @@ as $$
 declare
     v_route text := private.request_route();
     v_subject text := private.rate_limit_subject();
-    v_limit record;
-    v_window timestamptz;
-    v_used bigint;
-    v_retry_after int;
+    v_over record;
 begin
     if units is null or units < 1 then
         return;
     end if;
-    for v_limit in
-        select l.name, l.max_requests, l.window_seconds
+    with matching as (
+        select
+            l.name,
+            l.max_requests,
+            l.window_seconds,
+            pg_catalog.to_timestamp(
+                pg_catalog.floor(
+                    pg_catalog.date_part('epoch', pg_catalog.now()) / l.window_seconds
+                ) * l.window_seconds
+            ) as window_start
         from private.rate_limits as l
         where v_route ~ l.path_pattern
-        order by l.name
-    loop
-        v_window := pg_catalog.to_timestamp(
-            pg_catalog.floor(
-                pg_catalog.date_part('epoch', pg_catalog.now()) / v_limit.window_seconds
-            ) * v_limit.window_seconds
+    ),
+
+    used as (
+        select
+            m.*,
+            (
+                select coalesce(pg_catalog.sum(h.units), 0)
+                from private.rate_limit_hits as h
+                where
+                    h.subject = v_subject and h.limit_name = m.name
+                    and h.window_start = m.window_start
+            ) as used_units
+        from matching as m
+    ),
+
+    charged as (
+        insert into private.rate_limit_hits as h (
+            subject, limit_name, window_start, backend_pid, units
+        )
+        select v_subject, u.name, u.window_start, pg_catalog.pg_backend_pid(), units
+        from used as u
+        on conflict (subject, limit_name, window_start, backend_pid)
+        do update set units = h.units + excluded.units
+        returning 1
+    )
+
+    select
+        u.name,
+        u.max_requests,
+        u.window_seconds,
+        greatest(1, pg_catalog.ceil(pg_catalog.date_part(
+            'epoch',
+            u.window_start + pg_catalog.make_interval(secs => u.window_seconds) - pg_catalog.now()
+        ))::int) as retry_after
+    into v_over
+    from used as u
+    where u.used_units + units > u.max_requests
+    order by u.name
+    limit 1;
+    if found then
+        perform private.raise_error(
+            'RATE_LIMITED',
+            pg_catalog.format(
+                'Too many requests: at most %s per %s seconds (%s).',
+                v_over.max_requests, v_over.window_seconds, v_over.name
+            ),
+            null, null,
+            pg_catalog.jsonb_build_object('Retry-After', v_over.retry_after::text)
         );
-        select coalesce(pg_catalog.sum(h.units), 0) into v_used
-        from private.rate_limit_hits as h
-        where h.subject = v_subject and h.limit_name = v_limit.name
-            and h.window_start = v_window;
-        if v_used + units > v_limit.max_requests then
-            v_retry_after := greatest(1, pg_catalog.ceil(
-                pg_catalog.date_part(
-                    'epoch',
-                    v_window + pg_catalog.make_interval(secs => v_limit.window_seconds)
-                    - pg_catalog.now()
-                )
-            )::int);
-            perform private.raise_error(
-                'RATE_LIMITED',
-                pg_catalog.format(
-                    'Too many requests: at most %s per %s seconds (%s).',
-                    v_limit.max_requests, v_limit.window_seconds, v_limit.name
-                ),
-                null, null,
-                pg_catalog.jsonb_build_object('Retry-After', v_retry_after::text)
-            );
-        end if;
-        insert into private.rate_limit_hits (subject, limit_name, window_start, units)
-        values (v_subject, v_limit.name, v_window, units);
-    end loop;
+    end if;
 end;
 $$;
 
--- Called by check_request(): every write request counts once.
+-- Every write request counts once.
 create or replace function private.enforce_rate_limits()
 returns void
 language plpgsql
@@ -169,6 +200,33 @@ begin
         in ('POST', 'PATCH', 'PUT', 'DELETE') then
         perform private.charge_rate_limits(1);
     end if;
+end;
+$$;
+
+-- PostgREST's pre-request function: the request id (contract §4) and the rate limits
+-- (contract §11). It runs first in every request's transaction, so response.headers is
+-- still empty here and is set in one go.
+create or replace function private.check_request()
+returns void
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+    v_id text := nullif(pg_catalog.current_setting('request.headers', true), '')::jsonb
+    ->> 'x-request-id';
+begin
+    if v_id is null or v_id !~ '^[A-Za-z0-9._-]{8,128}$' then
+        v_id := pg_catalog.gen_random_uuid()::text;
+    end if;
+    perform
+        pg_catalog.set_config('wayfare.request_id', v_id, true),
+        pg_catalog.set_config(
+            'response.headers',
+            pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('X-Request-ID', v_id))::text,
+            true
+        );
+    perform private.enforce_rate_limits();
 end;
 $$;
 
