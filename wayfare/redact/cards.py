@@ -25,8 +25,10 @@ def luhn_ok(digits: str) -> bool:
     return total % 10 == 0
 
 
-def _best_window(groups: list[tuple[int, int]], text: str) -> tuple[int, int] | None:
-    """Longest run of whole groups with 13-19 digits that passes Luhn."""
+def _best_window(
+    groups: list[tuple[int, int]], text: str, shortest: int = 13
+) -> tuple[int, int] | None:
+    """Longest run of whole groups with ``shortest``-19 digits that passes Luhn."""
     best: tuple[int, int] | None = None
     best_len = 0
     n = len(groups)
@@ -36,19 +38,26 @@ def _best_window(groups: list[tuple[int, int]], text: str) -> tuple[int, int] | 
             digits += text[groups[j][0] : groups[j][1]]
             if len(digits) > 19:
                 break
-            if len(digits) >= 13 and len(digits) > best_len and luhn_ok(digits):
+            if len(digits) >= shortest and len(digits) > best_len and luhn_ok(digits):
+                if len(digits) < 13 and not _MAESTRO.match(digits):
+                    continue
                 best, best_len = (groups[i][0], groups[j][1]), len(digits)
     return best
+
+
+# Maestro numbers have 12 to 19 digits; a 12-digit one is taken only after a card cue.
+_MAESTRO = re.compile(r"5[06-8]|6")
 
 
 def detect(text: str) -> list[Finding]:
     found: list[Finding] = []
     for m in _RUN.finditer(text):
-        if m.end() - m.start() < 13:
+        if m.end() - m.start() < 12:
             continue
         groups = [g.span() for g in _GROUP.finditer(text, m.start(), m.end())]
+        shortest = 12 if cue_before(_CARD_CUE, text, m.start(), 48) else 13
         while groups:
-            window = _best_window(groups, text)
+            window = _best_window(groups, text, shortest)
             if window is None:
                 break
             start, end = window

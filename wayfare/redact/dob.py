@@ -24,6 +24,7 @@ _YEAR = r"(?:19|20)\d{2}"
 _DATE = (
     rf"(?:{_YEAR}[-/.]\d{{1,2}}[-/.]\d{{1,2}}"  # 1985-03-14
     rf"|\d{{1,2}}[-/.]\d{{1,2}}[-/.](?:{_YEAR}|\d{{2}})"  # 14/03/1985, 03-14-85
+    rf"|\d{{1,2}}[-/.\s](?i:{MONTH})\.?[-/.\s]{_YEAR}"  # 07-Mar-1975
     rf"|\d{{1,2}}{_ORD}(?:\s+(?i:of|de))?\s+(?i:{MONTH})\b\.?(?:,?\s+(?:(?i:de)\s+)?{_YEAR})?"
     rf"|(?i:{MONTH})\b\.?\s+\d{{1,2}}{_ORD}(?:,?\s+{_YEAR})?(?!\d)"  # March 4th, 1985
     rf"|(?i:{MONTH})\b\.?\s+{_YEAR}"  # born in March 1985
@@ -35,6 +36,14 @@ _DOB = lazy(rf"{_CUE}{_FILLER}(?P<date>{_DATE})")
 _DOB_LATER = lazy(
     rf"{_CUE}(?:\s+[a-z'\u2019]+){{1,5}}?\s+(?:to|as|is|was|on)\s*:?\s*(?P<date>{_DATE})"
 )
+# A full date with a year within a sentence or two after the cue: "Please tell me your date of
+# birth. It's 4/24/1960".
+_FULL_DATE = (
+    rf"(?:{_YEAR}[-/.]\d{{1,2}}[-/.]\d{{1,2}}|\d{{1,2}}[-/.]\d{{1,2}}[-/.]{_YEAR}"
+    rf"|\d{{1,2}}[-/.\s](?i:{MONTH})\.?[-/.\s]{_YEAR}"
+    rf"|\d{{1,2}}{_ORD}\s+(?i:{MONTH})\.?,?\s+{_YEAR}|(?i:{MONTH})\.?\s+\d{{1,2}}{_ORD},?\s+{_YEAR})"
+)
+_DOB_NEAR = lazy(rf"{_CUE}[^\d\n]{{0,40}}?(?<![\w/.-])(?P<date>{_FULL_DATE})(?![\w/])")
 _QUICK = (
     "dob",
     "d.o.b",
@@ -58,5 +67,8 @@ def detect(text: str) -> list[Finding]:
     found = [Finding(PiiType.DOB, m.start("date"), m.end("date")) for m in _DOB().finditer(text)]
     found += (
         Finding(PiiType.DOB, m.start("date"), m.end("date")) for m in _DOB_LATER().finditer(text)
+    )
+    found += (
+        Finding(PiiType.DOB, m.start("date"), m.end("date")) for m in _DOB_NEAR().finditer(text)
     )
     return found

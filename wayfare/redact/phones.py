@@ -35,10 +35,25 @@ REGIONS = tuple(dict.fromkeys(NO_TRUNK_REGIONS + TRUNK_ZERO_REGIONS))
 
 _GROUP = r"(?:\(\+?\d{1,5}\)|\d++)"
 _SEP = r"(?:[ \u00a0]?[-./\u2013][ \u00a0]?|[ \u00a0]|(?=\()|(?<=\)))"
+# A comma before the number is allowed after a letter ("...-Office,781-618-4959-Fax"), not
+# after a digit ("1,234"). An extension ("x549", "ext. 12") is part of the number.
 _CANDIDATE = re.compile(
-    rf"(?<![\w@+.,/:#-])(?:\+[ \u00a0]?|\b00[ \u00a0]?)?{_GROUP}(?:{_SEP}{_GROUP}){{0,8}}"
-    r"(?![\w@]|[.,/:-]\d)"
+    rf"(?<![\w@+./:#-])(?<!\d,)(?:\+[ \u00a0]?|\b00[ \u00a0]?)?{_GROUP}(?:{_SEP}{_GROUP}){{0,8}}"
+    r"(?P<ext>[ ]?(?i:x|ext\.?|extension)[ ]?\d{1,5})?"
+    r"(?![\w@]|[.,/:]\d|-\d)"
 )
+# Words that say the number next to them is a phone number: before it ("Phone:", "call me
+# on", "messages to", "answering at") or glued after it ("-Office", " fax", " mobile").
+_STRONG_CUE = re.compile(
+    r"(?i:\b(?:phone|ph|tel|telephone|mobile|cell|cellphone|call(?:\s+me)?|text|sms"
+    r"|whats ?app|fax|desk|office|landline|messages|registered|answering|reach(?:\s+me)?"
+    r"|número|numero|teléfono|telefono|téléphone|portable|handy|móvil|celular|tlf|tfn)\b"
+    r"(?:\s+(?:on|at|to|is|number|no\.?|#))?\s*[:.]?\s*(?:\n\s*)?)$"
+)
+_LABEL_AFTER = re.compile(
+    r"[ \t]*-?[ \t]*(?i:office|fax|mobile|cell|home|work|desk|direct|tel|phone)\b"
+)
+_TIME_SHAPE = re.compile(r"\d{1,2}:\d{2}")
 _DIGIT_GROUP = re.compile(r"\d+")
 _NANP = re.compile(r"(?:\+?1[ .-]?)?(?:\(\d{3}\)[ ]?|\d{3}[-. ])\d{3}[-. ]\d{4}")
 _DATE_SHAPE = re.compile(
@@ -95,6 +110,8 @@ def _classify(text: str, start: int, end: int) -> bool:
         return False
     if cand[0] == "+" or cand.startswith("00"):
         intl = "+" + cand[2:] if cand[0] == "0" else cand
+        # "+41 (0)57 460 09 23": the bracketed trunk zero is not dialled from abroad.
+        intl = intl.replace("(0)", "")
         return digits >= 8 and _international_ok(intl)
     if _DATE_SHAPE.fullmatch(cand) or _DATE_INSIDE.search(cand):
         return False
@@ -131,12 +148,34 @@ def _windows(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return out
 
 
+def _strong_context(text: str, start: int, end: int) -> bool:
+    """A phone cue right before the number or a phone label right after it, and the number
+    has a phone's shape: 6-15 digits, in groups or at least 7 in a row, not a date."""
+    cand = text[start:end]
+    digits = sum(c.isdigit() for c in cand)
+    if digits < 6 or digits > _MAX_DIGITS:
+        return False
+    if _DATE_SHAPE.fullmatch(cand) or _DATE_INSIDE.search(cand) or "." in cand.strip("."):
+        if not re.fullmatch(r"\d{3}\.\d{3}\.\d{4}", cand):
+            return False
+    groups = _DIGIT_GROUP.findall(cand)
+    if len(groups) < 2 and digits < 7:
+        return False
+    if travel_number_before(text, start):
+        return False
+    return bool(
+        _STRONG_CUE.search(text, max(0, start - 40), start) or _LABEL_AFTER.match(text, end)
+    )
+
+
 def detect(text: str) -> list[Finding]:
     found: list[Finding] = []
     for m in _CANDIDATE.finditer(text):
         start, end = m.span()
-        if _classify(text, start, end):
-            found.append(Finding(PiiType.PHONE, start, end))
+        if m["ext"]:
+            end = m.start("ext")
+        if _classify(text, start, end) or _strong_context(text, start, end):
+            found.append(Finding(PiiType.PHONE, start, m.end()))
             continue
         if start > 0 and text[start - 1] == "(" and _classify(text, start - 1, end):
             found.append(Finding(PiiType.PHONE, start - 1, end))
