@@ -150,6 +150,9 @@ def nginx_config(*, prefix: Path, port: int, rest_port: int, auth_port: int | No
         "        proxy_set_header X-Forwarded-Proto $scheme;\n"
         "        proxy_set_header X-Forwarded-Host $http_host;\n"
         "        proxy_read_timeout 120s;\n"
+        "        proxy_hide_header Access-Control-Allow-Origin;\n"
+        "        proxy_hide_header Access-Control-Allow-Credentials;\n"
+        "        proxy_hide_header Access-Control-Expose-Headers;\n"
         "        add_header X-Request-ID $missing_request_id always;"
     )
     # Started as root (as here), nginx would run its worker as `nobody`, which cannot reach
