@@ -15,6 +15,7 @@ export const env = {
   serviceRoleKey: need('WAYFARE_SERVICE_ROLE_KEY'),
   stripeUrl: need('WAYFARE_STRIPE_URL'),
   slowWord: process.env.WAYFARE_SLOW_WORD ?? 'slowly',
+  mediumWord: process.env.WAYFARE_MEDIUM_WORD ?? 'gently',
 }
 
 /** supabase-js 2.119 builds its Realtime client in createClient: Node 20 needs a WebSocket class. */
