@@ -28,13 +28,13 @@ from psycopg import sql
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-import devstack.localapi as localapi  # noqa: E402
 from devstack.localapi import LocalAPI, free_port  # noqa: E402
 from devstack.openai_fake import run_openai_fake  # noqa: E402
 from devstack.stripe_double_harness import start_stripe_double  # noqa: E402
 
-SERVER_URL = os.environ.get("DATABASE_URL", "postgresql://postgres:postgres@127.0.0.1:54322/postgres")
-WEBHOOK_SECRET = "whsec_frontend_e2e"
+SERVER_URL = os.environ.get(
+    "DATABASE_URL", "postgresql://postgres:postgres@127.0.0.1:54322/postgres")
+WEBHOOK_SECRET = "whsec_frontend_e2e"  # noqa: S105 (a local test double's secret)
 STRIPE_KEY = "sk_test_frontend_e2e"
 # research queries containing this word answer slowly (so a test can cancel one mid-run)
 SLOW_WORD = "slowly"
@@ -49,30 +49,11 @@ def _url_for(database: str) -> str:
     return f"{base}/{database}{query}"
 
 
-def _single_cors_origin() -> None:
-    """Workaround (reported in /work/team/requests.md): PostgREST 12 adds its own
-    Access-Control-Allow-Origin beside the gateway's, and browsers refuse '*, *'. Hide
-    PostgREST's copy until the gateway does it; a no-op once it does."""
-    original = localapi.nginx_config
-    if "proxy_hide_header Access-Control-Allow-Origin" in original(
-            prefix=Path("/tmp"), port=1, rest_port=2, auth_port=3, anon_key="a",
-            service_role_key="s"):
-        return
-
-    def patched(**kwargs: object) -> str:
-        text = original(**kwargs)  # type: ignore[arg-type]
-        return text.replace("proxy_pass http://postgrest$rest_uri;",
-                            "proxy_hide_header Access-Control-Allow-Origin;\n"
-                            "        proxy_hide_header Access-Control-Expose-Headers;\n"
-                            "        proxy_pass http://postgrest$rest_uri;")
-
-    localapi.nginx_config = patched  # type: ignore[assignment]
-
-
 @contextmanager
 def database(name: str) -> Iterator[str]:
     with psycopg.connect(SERVER_URL, autocommit=True) as conn:
-        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+        drop = sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
+        conn.execute(drop)
         conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
     url = _url_for(name)
     try:
@@ -99,7 +80,7 @@ def _wait_http(url: str, timeout: float = 20.0) -> None:
 
 @contextmanager
 def process(name: str, args: list[str], env: dict[str, str], logs: Path) -> Iterator[None]:
-    log = open(logs / f"{name}.log", "w")  # noqa: SIM115 (the process keeps it)
+    log = open(logs / f"{name}.log", "w")  # the process keeps it
     proc = subprocess.Popen(args, cwd=ROOT, env={**os.environ, **env}, stdout=log,
                             stderr=subprocess.STDOUT)
     log.close()
@@ -136,7 +117,6 @@ def main(argv: list[str] | None = None) -> int:
     if not command:
         parser.error("give a command after --")
     args.logs.mkdir(parents=True, exist_ok=True)
-    _single_cors_origin()
     with ExitStack() as stack:
         db_url = stack.enter_context(database(f"wayfare_fe_{os.getpid()}"))
         ai = stack.enter_context(run_openai_fake())
