@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Lint everything: Python (ruff), SQL (sqlfluff), policy drift, generated types, plpgsql
-# (supabase db lint).
+# (supabase db lint), the security advisor (scripts/advisor.sql).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 : "${DATABASE_URL:=postgresql://postgres:postgres@127.0.0.1:54322/postgres}"
 echo "== ruff"
 .venv/bin/ruff check .
 echo "== sqlfluff"
-.venv/bin/sqlfluff lint --processes 2 supabase/migrations sql/policies scripts/supabase_compat.sql
+.venv/bin/sqlfluff lint --processes 2 supabase/migrations sql/policies scripts/supabase_compat.sql \
+  scripts/advisor.sql
 echo "== policy drift"
 .venv/bin/python scripts/policies.py check
 echo "== generated types"
@@ -16,3 +17,5 @@ echo "== supabase db lint (plpgsql_check)"
 sep='?'; case "$DATABASE_URL" in *\?*) sep='&' ;; esac
 node_modules/.bin/supabase db lint --db-url "${DATABASE_URL}${sep}sslmode=disable" \
   --schema public,private --level warning --fail-on error </dev/null
+echo "== security advisor (scripts/advisor.sql)"
+.venv/bin/python scripts/advisor.py "$DATABASE_URL"
