@@ -269,6 +269,8 @@ def _generic(text: str) -> list[Finding]:
             _CALENDAR_WORD().match(w) for w in words
         ):
             continue
+        if any(w in _CAPITAL_FUNCTION for w in low) or m["num"].endswith("s"):
+            continue  # "5 Musicians Of The 70s": a title, a decade
         num = m["num"]
         if len(num) == 4 and num[:2] in ("19", "20") and not m["lead"]:
             continue  # a year: "Expo 2027"
@@ -301,6 +303,7 @@ def _generic(text: str) -> list[Finding]:
     return found
 
 
+_CAPITAL_FUNCTION = frozenset("of the and to a an in on for with at by from".split())
 _CALENDAR_WORD = lazy(_NOT_CALENDAR.replace("(?!", "(?=", 1))
 
 

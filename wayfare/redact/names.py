@@ -20,6 +20,8 @@ Kyoto" and "tickets for Lincoln Memorial" stay as they are.
 
 from __future__ import annotations
 
+import re
+
 from .lexicon import FUNCTION_WORDS, HARD_STOP, PLACE_SUFFIX, SOFT_STOP
 from .patterns import CAP_WORD, LOW, UP, lazy
 from .types import Finding, PiiType
@@ -245,6 +247,8 @@ def detect(text: str) -> list[Finding]:
     if " and " in text or " & " in text or " here" in text or " is my" in text:
         found.extend(_postfix_names(text))
     found.extend(lexicon_names(text))
+    if found:
+        found.extend(echo_names(text, found))
     if "/" in text:
         for m in _PNR_NAME().finditer(text):
             if m["title"] or _PNR_CUE().search(text, max(0, m.start() - 24), m.start()):
@@ -396,7 +400,79 @@ def lexicon_names(text: str) -> list[Finding]:
             i = j
     if found and ("," in text or " and " in text):
         found += _list_neighbours(text, found)
+    if " and " in text or ", " in text:
+        found += _surname_lists(text)
+    if "\n" in text:
+        found += _name_lines(text)
     return found
+
+
+_LIST_OF_WORDS = lazy(
+    rf"(?<![\w.])({CAP_WORD})((?:[ \t]*,[ \t]*{CAP_WORD})*"
+    rf"(?:[ \t]*,?[ \t]+(?:and|&)[ \t]+{CAP_WORD}))(?![\w]|[ \t]+[{UP}])"
+)
+
+
+def _surname_lists(text: str) -> list[Finding]:
+    """ "Waters, Parrish and Stevenson": a list of single capitalised words, most of them census
+    names and none a known place or word, is a list of people."""
+    found: list[Finding] = []
+    for m in _LIST_OF_WORDS().finditer(text):
+        words = list(re.finditer(CAP_WORD, m[0]))
+        kinds = [_word_kind(w[0]) for w in words]
+        named = sum(k in "GS" for k in kinds)
+        if "X" in kinds or len(kinds) < 2 or named < (len(kinds) if len(kinds) == 2 else 2):
+            continue
+        found += [Finding(PiiType.NAME, m.start() + w.start(), m.start() + w.end()) for w in words]
+    return found
+
+
+_NAME_LINE = lazy(
+    rf"^[ \t>?*]*({CAP_WORD}(?:[ \t]+(?:[{UP}]\.?|{CAP_WORD})){{1,3}})[ \t]*$", re.MULTILINE
+)
+
+
+def _name_lines(text: str) -> list[Finding]:
+    """A line of two to four capitalised words heading a block ("Ayda Tijsterman\n\n25663
+    Markt 85...", a signature or an address label) is a name when no word is a known place,
+    business or common word."""
+    found: list[Finding] = []
+    for m in _NAME_LINE().finditer(text):
+        if m.end() >= len(text) and m.start() == 0:
+            continue  # a single line: not a block
+        words = m[1].split()
+        kinds = [_word_kind(w) for w in words]
+        if "X" in kinds or kinds[0] == "I" or kinds[-1] == "I":
+            continue
+        if m.start() > 0 and text[m.start() - 1] == "\n" and m.start() > 1:
+            prev = text.rfind("\n", 0, m.start() - 1)
+            if text[prev + 1 : m.start() - 1].strip() and m.start(1) > 0:
+                # inside a block only right after a label line ("Name:") or a quote marker
+                if not re.search(
+                    r"(?i:name|passenger|guest|contact|attn|to)\s*:?\s*$",
+                    text[prev + 1 : m.start() - 1],
+                ):
+                    continue
+        found.append(Finding(PiiType.NAME, m.start(1), m.end(1)))
+    return found
+
+
+def echo_names(text: str, found: list[Finding]) -> list[Finding]:
+    """Other capitalised occurrences of a word of a found name: "Longin Symanski but everyone
+    calls me Longin", "directed by Grace Boyle and starring Boyle"."""
+    words = {
+        w
+        for f in found
+        if f.type is PiiType.NAME
+        for w in text[f.start : f.end].split()
+        if len(w) > 2 and w[0].isupper() and _word_kind(w) != "X"
+    }
+    if not words:
+        return []
+    pattern = re.compile(
+        r"(?<![\w'\u2019-])(?:" + "|".join(map(re.escape, sorted(words))) + r")(?![\w]|-\w)"
+    )
+    return [Finding(PiiType.NAME, m.start(), m.end()) for m in pattern.finditer(text)]
 
 
 _LIST_NEXT = lazy(
