@@ -92,9 +92,10 @@ def test_malformed_date_is_400(api: PostgREST, alice: User) -> None:
     assert response.status == 400  # PostgREST's own cast error, before the function runs
 
 
-def test_missing_title_is_404_no_such_function(api: PostgREST, alice: User) -> None:
-    # PostgREST resolves functions by argument names: without `title` there is no match
-    assert api.rpc("create_trip", {"destination": "x"}, token=alice.token).status == 404
+def test_missing_title_is_400_naming_it(api: PostgREST, alice: User) -> None:
+    # every argument has a default, so PostgREST finds the function and it names the field
+    response = api.rpc("create_trip", {"destination": "x"}, token=alice.token)
+    assert_error(response, 400, "VALIDATION_FAILED", "title")
 
 
 # --------------------------------------------------------------------------- temp ids
