@@ -3,6 +3,7 @@ outcome classification against a real SMTP server (aiosmtpd) on 127.0.0.1."""
 
 from __future__ import annotations
 
+import datetime as dt
 import socket
 from pathlib import Path
 from typing import Any
@@ -163,3 +164,12 @@ def test_connection_refused_and_no_settings_are_temporary() -> None:
     assert refused.value.reason.startswith("connection:")
     with pytest.raises(smtp.TemporaryFailure):
         smtp.send(message, SmtpSettings.from_env({}))
+
+
+def test_a_stay_starting_today_is_no_longer_cancellable() -> None:
+    today = dt.datetime.now(dt.UTC).date()
+    _, text, html = render.render("booking_confirmed", details(
+        check_in=today.isoformat(), check_out=(today + dt.timedelta(days=2)).isoformat()),
+        SETTINGS)
+    for part in (text, html):
+        assert "no longer be cancelled" in part and "Free cancellation" not in part

@@ -76,6 +76,7 @@ def context(kind: str, details: dict[str, Any], settings: SmtpSettings) -> dict[
         "currency": currency,
         # contract §10: a full refund until the day before check-in
         "cancel_until": format_date(check_in - dt.timedelta(days=1)),
+        "cancellable": dt.datetime.now(dt.UTC).date() < check_in,
         "error": details.get("error") or "",
         "link": f"{settings.app_url}/bookings/{booking_id}",
         "app_url": settings.app_url,
