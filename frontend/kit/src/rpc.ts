@@ -9,6 +9,12 @@ export interface RpcOptions {
   /** Sent as X-Request-ID; a UUID when omitted. */
   requestId?: string
   signal?: AbortSignal
+  /**
+   * On 401 "JWT expired" (PGRST303), refresh the session once and retry with the same
+   * Idempotency-Key (default true). supabase-js refreshes ahead of expiry by itself; this
+   * covers a tab that slept past it.
+   */
+  refreshOnExpiry?: boolean
 }
 
 export type RpcResult<T> =
@@ -40,6 +46,20 @@ export async function rpc<N extends RpcName>(
   name: N,
   args: RpcArgs<N>,
   options: RpcOptions = {},
+): Promise<RpcResult<RpcReturns<N>>> {
+  const result = await rpcOnce(client, name, args, options)
+  if (result.error?.code === 'PGRST303' && options.refreshOnExpiry !== false && !options.signal?.aborted) {
+    const { data, error } = await client.auth.refreshSession()
+    if (!error && data.session) return rpcOnce(client, name, args, { ...options, requestId: undefined })
+  }
+  return result
+}
+
+async function rpcOnce<N extends RpcName>(
+  client: WayfareClient,
+  name: N,
+  args: RpcArgs<N>,
+  options: RpcOptions,
 ): Promise<RpcResult<RpcReturns<N>>> {
   const requestId = options.requestId ?? newRequestId()
   // supabase-js's rpc() generics cannot follow a generic N; the public signature above is typed.

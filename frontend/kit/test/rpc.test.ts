@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import WebSocket from 'ws'
 import { createWayfareClient } from '../src/fetch.js'
 import { rpc, rpcOrThrow } from '../src/rpc.js'
@@ -94,6 +94,29 @@ describe('rpc', () => {
     const controller = new AbortController()
     controller.abort()
     await expect(rpc(api.client, 'cancel_job', { job_id: 'j' }, { signal: controller.signal })).rejects.toMatchObject({ name: 'AbortError' })
+  })
+
+  it('refreshes an expired session once and retries with the same Idempotency-Key', async () => {
+    let calls = 0
+    const api = fakeApi(() =>
+      calls++ === 0
+        ? { status: 401, body: { code: 'PGRST303', message: 'JWT expired', details: null, hint: null } }
+        : { status: 201, body: trip },
+    )
+    const refresh = vi.spyOn(api.client.auth, 'refreshSession').mockResolvedValue({ data: { session: {} as never, user: null }, error: null } as never)
+    const result = await rpc(api.client, 'create_trip', { title: 'Lisbon' }, { idempotencyKey: 'key-exp' })
+    expect(refresh).toHaveBeenCalledOnce()
+    expect(result.status).toBe(201)
+    expect(api.seen.map((r) => r.headers.get('idempotency-key'))).toEqual(['key-exp', 'key-exp'])
+    expect(api.seen[0]!.headers.get('x-request-id')).not.toBe(api.seen[1]!.headers.get('x-request-id'))
+
+    calls = 0
+    refresh.mockResolvedValue({ data: { session: null, user: null }, error: { message: 'Invalid Refresh Token' } } as never)
+    const failed = await rpc(api.client, 'create_trip', { title: 'Lisbon' })
+    expect(failed.error).toMatchObject({ code: 'PGRST303', kind: 'sign_in' })
+    const off = await rpc(api.client, 'create_trip', { title: 'x' }, { refreshOnExpiry: false })
+    expect(off.status).toBe(201) // the fake's second answer: no refresh, no retry happened before it
+    expect(refresh).toHaveBeenCalledTimes(2)
   })
 
   it('rpcOrThrow throws the WayfareError', async () => {
