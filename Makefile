@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STACK := scripts/stack.sh
 
-.PHONY: run test deps db db-stop db-reset api api-stop types lint pgtap pytest worker web bench policies help
+.PHONY: run test deps db db-stop db-reset api api-stop types lint pgtap pytest worker web bench chaos policies help
 
 help:
 	@echo "make run      set up and run Wayfare (database, worker, web service, local doubles)"
@@ -18,6 +18,7 @@ help:
 	@echo "make worker   run the job worker in the foreground"
 	@echo "make web      run the web service (webhooks, health, metrics, ops) in the foreground"
 	@echo "make bench    run the benchmarks and print their ratios"
+	@echo "make chaos    5,000 jobs, killed workers, a Postgres restart, replayed webhooks"
 	@echo "make api      start the local Supabase API on :54321 in the background (api-stop stops it)"
 	@echo "make types    regenerate supabase/types/database.types.ts from the migrations"
 
@@ -70,3 +71,7 @@ web: deps db
 
 bench: deps db
 	@scripts/bench.sh
+
+# on a throwaway cluster of its own (never the shared one): see bench/chaos.py
+chaos: deps
+	@$(PY) -m bench.chaos
