@@ -247,7 +247,7 @@ _UNIT_ALONE = lazy(
     r"|(?:APO|FPO|DPO)[ \t]+A[AEP][ \t]+\d{5})(?![\w])"
 )
 _BLOCK_LINE = lazy(
-    rf"[ \t>?*]*(?:(?P<words>[{UP}{_GREEK}][^\n\d]{{0,60}}?)[ \t,]*)?"
+    rf"[ \t>?*,]*(?:(?P<words>[{UP}{_GREEK}][^\n\d:;!?]{{0,60}}?)[ \t,]*)?"
     rf"(?P<pc>(?<![\w-]){_POSTCODE}|\d{{4}}-\d{{3}}|\d{{3}}[ \t]\d{{2}})?[ \t.,]*$",
     re.MULTILINE,
 )
@@ -303,6 +303,7 @@ def _generic(text: str) -> list[Finding]:
     return found
 
 
+_STREET_TYPE_END = lazy(rf"(?:{_EN_TYPES}|St\.?|{_GERMANIC_SUFFIX}|gate|Greens?|Shoals?|Viaduct)$")
 _CAPITAL_FUNCTION = frozenset("of the and to a an in on for with at by from".split())
 _CALENDAR_WORD = lazy(_NOT_CALENDAR.replace("(?!", "(?=", 1))
 
@@ -331,20 +332,62 @@ def _block(text: str, end: int) -> list[Finding]:
             m = _BLOCK_LINE().fullmatch(text, pos, line_end)
             if m is None or not (m["words"] or m["pc"]):
                 break
-            if m["words"] and len(m["words"].split()) > 5:
+            words = m["words"].split() if m["words"] else []
+            if len(words) > 4 or any(w.lower().strip(",.") in _NOT_BLOCK for w in words):
                 break
-            if m["pc"]:
-                found.append(Finding(PiiType.ADDRESS, m.start("pc"), m.end("pc")))
+            # The city, region and country lines of a postal block are part of the address.
+            start = m.start("words") if m["words"] else m.start("pc")
+            found.append(
+                Finding(PiiType.ADDRESS, start, m.end("pc") if m["pc"] else m.end("words"))
+            )
         if line_end >= len(text):
             break
         pos = line_end + 1
     return found
 
 
+_NOT_BLOCK = frozenset(
+    """
+    thanks thank regards best cheers sincerely mobile phone fax desk email e-mail website
+    personal info name date office tel cell the a an i we you my our please dear hi hello
+    """.split()
+)
+_ENDS_WITH_UNIT = lazy(r"(?i:\b(?:apt|apartment|suite|ste|unit|flat)\.?[ \t]*#?[ \t]*\w{1,6})$")
+# After a unit, the city, region and country on the same line: "Suite 119 Terrugem Portugal".
+_UNIT_CITY = lazy(
+    rf"(?:[ \t]+(?:{_ANY_WORD}|[A-Z]{{2,3}}))(?:[ \t]+(?:{_ANY_WORD}|[A-Z]{{2,3}})){{0,3}}"
+    r"(?=[ \t]*(?:[.,;!?]|\n|$))"
+)
+# "the corner of 262 Thisseos Avenue and Semmens Greens", "corner of Vidkuns gate 71 and ..."
+_CORNER = lazy(
+    rf"(?i:\bcorner\s+of)\s+(?P<a>[^,.;!?\n]{{3,60}}?)\s+(?:and|&)\s+"
+    rf"(?P<b>(?:{_ANY_WORD}[ \t]+){{0,3}}(?:{_EN_TYPES}|{_ANY_WORD}))(?![\w])"
+)
+
+
+def _after_unit(text: str, findings: list[Finding]) -> list[Finding]:
+    out = []
+    for f in findings:
+        if _ENDS_WITH_UNIT().search(text, max(0, f.end - 24), f.end):
+            m = _UNIT_CITY().match(text, f.end)
+            if m:
+                words = m[0].split()
+                if not any(w.lower() in _NOT_BLOCK or w.lower() in _TRAVEL_WORDS for w in words):
+                    out.append(Finding(PiiType.ADDRESS, f.start, m.end()))
+    return out
+
+
 def detect_more(text: str, found: list[Finding]) -> list[Finding]:
     """Addresses of other countries, units, P.O. boxes and the lines after an address."""
     more = _generic(text)
     more += [Finding(PiiType.ADDRESS, m.start(), m.end()) for m in _UNIT_ALONE().finditer(text)]
+    more += _after_unit(text, found + more)
+    if "corner" in text or "Corner" in text:
+        for m in _CORNER().finditer(text):
+            if any(f.start < m.end() and m.start("a") < f.end for f in found + more) or (
+                _STREET_TYPE_END().search(m["b"])
+            ):
+                more.append(Finding(PiiType.ADDRESS, m.start("a"), m.end("b")))
     if "\n" in text:
         for f in sorted(found + more, key=lambda f: f.end):
             more += _block(text, f.end)
