@@ -404,3 +404,33 @@ def test_ops_shows_failed_mails(fresh_db_url: str) -> None:
                                                    "Accept": "text/html"})
         assert page.status_code == 200 and "Booking emails" in page.text
         assert "550 5.1.1" in page.text and user.email not in page.text
+
+
+def test_addresses_are_cleared_30_days_after_sending(fresh_db_url: str) -> None:
+    """private.scrub_sent_emails() (pg_cron, daily): sent and failed rows lose the address and
+    the mail's content after 30 days; pending ones keep them; a scrubbed row put back by hand
+    is skipped, never sent to nobody."""
+    user = create_user(fresh_db_url)
+    old, recent, waiting = (confirmed_booking(fresh_db_url, user) for _ in range(3))
+    ids = {b: outbox(fresh_db_url, b)[0]["id"] for b in (old, recent, waiting)}
+    with psycopg.connect(fresh_db_url, autocommit=True) as conn:
+        conn.execute("set role wayfare_worker")
+        for booking in (old, recent):
+            assert conn.execute("select private.email_to_send(%s)",
+                                (ids[booking],)).fetchone()[0]["recipient"] == user.email
+            assert conn.execute("select private.email_sent(%s)",
+                                (ids[booking],)).fetchone()[0] == "sent"
+    sql(fresh_db_url, "update private.email_outbox set sent_at = now() - interval '31 days', "
+        "created_at = now() - interval '31 days' where id = %s", ids[old])
+    assert sql(fresh_db_url, "select private.scrub_sent_emails()") == [(1,)]
+    assert sql(fresh_db_url, "select private.scrub_sent_emails()") == [(0,)]
+    scrubbed, kept, pending = (outbox(fresh_db_url, b)[0] for b in (old, recent, waiting))
+    assert (scrubbed["recipient"], scrubbed["details"], scrubbed["status"]) == (None, {}, "sent")
+    assert scrubbed["dedupe_key"] == f"{old}-booking_confirmed-1"
+    assert kept["recipient"] == pending["recipient"] == user.email
+    sql(fresh_db_url, "update private.email_outbox set status = 'pending' where id = %s",
+        ids[old])
+    with psycopg.connect(fresh_db_url, autocommit=True) as conn:
+        conn.execute("set role wayfare_worker")
+        assert conn.execute("select private.email_to_send(%s)", (ids[old],)).fetchone()[0] == {
+            "id": str(ids[old]), "status": "skipped"}
