@@ -207,6 +207,23 @@ export function toWayfareError(
   return new WayfareError({ ...base, status, type: 'client', retryable: false })
 }
 
+/** The web service's error body (`/webhooks/stripe`, `/ops`, ...; docs/errors.md "From the web service"). */
+export interface ServiceErrorBody {
+  error: { type?: string; code?: string; message?: string; field?: string | null; retryable?: boolean }
+  metadata?: { requestId?: string; traceId?: string; timestamp?: string }
+}
+
+/** Build a WayfareError from the web service's `{error, metadata}` body. */
+export function fromServiceError(
+  body: ServiceErrorBody,
+  status: number,
+  headers?: { get(name: string): string | null } | null,
+): WayfareError {
+  const e = body.error
+  const details = JSON.stringify({ type: e.type, field: e.field ?? null, retryable: e.retryable, requestId: body.metadata?.requestId ?? null })
+  return toWayfareError({ code: e.code ?? '', message: e.message ?? '', details, hint: null }, status, headers)
+}
+
 /** Wrap anything thrown (fetch TypeError, AbortError) as a WayfareError. */
 export function fromUnknown(thrown: unknown): WayfareError {
   if (thrown instanceof WayfareError) return thrown

@@ -1,18 +1,31 @@
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
-import { ERROR_CODES, errorKind, fromUnknown, parseRetryAfter, toWayfareError, userMessage } from '../src/errors.js'
+import { ERROR_CODES, errorKind, fromServiceError, fromUnknown, parseRetryAfter, toWayfareError, userMessage, type ServiceErrorBody } from '../src/errors.js'
 
 const errorsDoc = readFileSync(fileURLToPath(new URL('../../../docs/errors.md', import.meta.url)), 'utf8')
 
 /** The codes table and each code's example body, read from docs/errors.md itself. */
-function documentedCodes(): { code: string; status: number; type: string; retryable: boolean; example: Record<string, string | null> }[] {
+type Example = Record<string, string | null> | ServiceErrorBody
+
+/** PostgREST's four strings, from an example in either shape (PostgREST's, or the web service's). */
+function asPostgrest(example: Example): Record<string, string | null> {
+  if (!('error' in example) || typeof example.error !== 'object' || example.error === null) return example as Record<string, string | null>
+  const { error, metadata } = example as ServiceErrorBody
+  return {
+    code: error.code ?? null, message: error.message ?? null, hint: null,
+    details: JSON.stringify({ type: error.type, field: error.field ?? null, retryable: error.retryable, requestId: metadata?.requestId }),
+  }
+}
+
+function documentedCodes(): { code: string; status: number; type: string; retryable: boolean; example: Record<string, string | null>; raw: Example }[] {
   const rows = [...errorsDoc.matchAll(/^\| ([A-Z_]+) \| (\d{3}) \| (\w+) \| (yes|no) \|$/gm)]
   return rows.map(([, code, status, type, retryable]) => {
     const section = errorsDoc.split(`### ${code}\n`)[1] ?? ''
     const json = /```json\n([\s\S]*?)\n```/.exec(section)?.[1]
     if (!json) throw new Error(`no example for ${code} in docs/errors.md`)
-    return { code: code!, status: Number(status), type: type!, retryable: retryable === 'yes', example: JSON.parse(json) }
+    const raw = JSON.parse(json) as Example
+    return { code: code!, status: Number(status), type: type!, retryable: retryable === 'yes', example: asPostgrest(raw), raw }
   })
 }
 
@@ -44,6 +57,10 @@ describe('error mapping: every code in docs/errors.md', () => {
       expect(error.fromContract).toBe(true)
       expect(error.message).toBe(doc.example.message)
       expect(error.hint).toBe(doc.example.hint)
+      if ('error' in doc.raw) {
+        // documented in the web service's shape: the kit reads that body too
+        expect(fromServiceError(doc.raw as ServiceErrorBody, doc.status, h).toJSON()).toEqual(error.toJSON())
+      }
       const text = userMessage(error)
       if (doc.code === 'RATE_LIMITED') {
         expect(error.retryAfter).toBe(42)
@@ -65,6 +82,7 @@ describe('error mapping: every code in docs/errors.md', () => {
       IDEMPOTENCY_KEY_INVALID: 'field', IDEMPOTENCY_KEY_REUSED: 'field', IDEMPOTENCY_KEY_IN_USE: 'retry',
       INVALID_STATE: 'conflict', RATE_LIMITED: 'retry', INTERNAL: 'retry',
     })
+    if ('TIMEOUT' in kinds) expect(kinds['TIMEOUT']).toBe('retry')
   })
 
   it('one of our codes whose details were lost still maps by the catalogue', () => {
