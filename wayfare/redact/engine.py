@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from functools import partial
 
 from . import addresses, cards, dob, emails, ibans, ips, names, passports, phones, ssn
 from .types import PRIORITY, Finding, PiiType, Redaction
@@ -23,10 +24,18 @@ DETECTORS: dict[PiiType, Detector] = {
     PiiType.ADDRESS: addresses.detect,
     PiiType.NAME: names.detect,
 }
+# Later passes look again only where a cue may have come closer: names by their cues alone (the
+# lexicon rules do not depend on what is around a name, so the first pass found those).
+AGAIN: dict[PiiType, Detector] = {
+    **DETECTORS,
+    PiiType.NAME: partial(names.detect, lexicon=False),
+}
 # Every kind except e-mails and names needs at least one digit.
 _NEED_DIGIT = frozenset(DETECTORS) - {PiiType.EMAIL, PiiType.NAME}
 _ALL = tuple(DETECTORS.values())
 _NO_DIGIT = tuple(d for t, d in DETECTORS.items() if t not in _NEED_DIGIT)
+_ALL_AGAIN = tuple(AGAIN.values())
+_NO_DIGIT_AGAIN = tuple(d for t, d in AGAIN.items() if t not in _NEED_DIGIT)
 _DIGIT = re.compile(r"\d")
 # Removing a value can expose another: a cue moves closer ("passport ... [EMAIL] AB1234567"),
 # or a placeholder gives a clean boundary. Detection is repeated on the redacted text until
@@ -34,14 +43,17 @@ _DIGIT = re.compile(r"\d")
 MAX_PASSES = 3
 
 
-def _detectors(text: str, types: Iterable[PiiType] | None) -> tuple[Detector, ...]:
+def _detectors(
+    text: str, types: Iterable[PiiType] | None, again: bool = False
+) -> tuple[Detector, ...]:
     has_digit = _DIGIT.search(text) is not None
     if types is None:
+        if again:
+            return _ALL_AGAIN if has_digit else _NO_DIGIT_AGAIN
         return _ALL if has_digit else _NO_DIGIT
     wanted = {PiiType(t) for t in types}
-    return tuple(
-        d for t, d in DETECTORS.items() if t in wanted and (has_digit or t not in _NEED_DIGIT)
-    )
+    table = AGAIN if again else DETECTORS
+    return tuple(d for t, d in table.items() if t in wanted and (has_digit or t not in _NEED_DIGIT))
 
 
 def merge(findings: Iterable[Finding]) -> list[Finding]:
@@ -59,9 +71,9 @@ def merge(findings: Iterable[Finding]) -> list[Finding]:
     return merged
 
 
-def _find_once(text: str, types: Iterable[PiiType] | None) -> list[Finding]:
+def _find_once(text: str, types: Iterable[PiiType] | None, again: bool = False) -> list[Finding]:
     found: list[Finding] = []
-    for detect in _detectors(text, types):
+    for detect in _detectors(text, types, again):
         found.extend(detect(text))
     return merge(found)
 
@@ -101,7 +113,7 @@ def find(text: str, types: Iterable[PiiType] | None = None) -> list[Finding]:
     for _ in range(MAX_PASSES - 1):
         if not findings:
             break
-        extra = _find_once(apply(text, findings), types)
+        extra = _find_once(apply(text, findings), types, again=True)
         if not extra:
             break
         findings = merge(findings + _to_original(extra, findings))

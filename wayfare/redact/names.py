@@ -21,6 +21,7 @@ Kyoto" and "tickets for Lincoln Memorial" stay as they are.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from .lexicon import FUNCTION_WORDS, HARD_STOP, PLACE_SUFFIX, SOFT_STOP
 from .patterns import CAP_WORD, LOW, UP, lazy
@@ -215,7 +216,8 @@ def _postfix_names(text: str) -> list[Finding]:
     return found
 
 
-def detect(text: str) -> list[Finding]:
+def detect(text: str, lexicon: bool = True) -> list[Finding]:
+    """Names in ``text``; ``lexicon=False`` keeps to the cue rules (the engine's later passes)."""
     found: list[Finding] = []
     resume = 0
     for word in _WORD_START().finditer(text):
@@ -246,7 +248,8 @@ def detect(text: str) -> list[Finding]:
             span = _match_name(text, pos, kind)
     if " and " in text or " & " in text or " here" in text or " is my" in text:
         found.extend(_postfix_names(text))
-    found.extend(lexicon_names(text))
+    if lexicon:
+        found.extend(lexicon_names(text))
     if found:
         found.extend(echo_names(text, found))
     if "/" in text:
@@ -302,6 +305,7 @@ _ENGLISH_END = lazy(
 _DEMONYM_END = lazy(r"(?:ian|ean|ese|ish|ic|an)$")
 
 
+@lru_cache(maxsize=8192)
 def _word_kind(word: str) -> str:
     """G given name, S surname, I initial, U unknown capitalised word, X never part of a name."""
     from .census import given_names, surname_rank
