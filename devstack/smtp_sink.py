@@ -50,6 +50,8 @@ class Received:
     rcpt_tos: list[str]
     data: bytes
     at: float = field(default_factory=time.time)
+    tls: bool = False          # the session had switched to TLS (STARTTLS or implicit)
+    auth: Any = None           # what the authenticator returned, when AUTH succeeded
 
     def message(self) -> EmailMessage:
         parsed = BytesParser(policy=policy.default).parsebytes(self.data)
@@ -98,8 +100,10 @@ class SinkHandler:
         path = self.maildir / name
         path.write_bytes(data)
         with self._lock:
-            self.received.append(Received(path, envelope.mail_from, list(envelope.rcpt_tos),
-                                          data))
+            self.received.append(Received(
+                path, envelope.mail_from, list(envelope.rcpt_tos), data,
+                tls=session.ssl is not None,
+                auth=session.auth_data if session.authenticated else None))
             delay = self.delays.pop(0) if self.delays else 0.0
         if delay:  # stored: the sender's crash now leaves a delivered, unrecorded mail
             await asyncio.sleep(delay)
@@ -107,11 +111,15 @@ class SinkHandler:
 
 
 class SmtpSink:
-    def __init__(self, maildir: Path, host: str = "127.0.0.1", port: int | None = None) -> None:
+    def __init__(self, maildir: Path, host: str = "127.0.0.1", port: int | None = None,
+                 **smtp_options: Any) -> None:
+        """smtp_options go to aiosmtpd's SMTP: tls_context and require_starttls for STARTTLS,
+        authenticator and auth_required for AUTH (tests of those settings)."""
         self.host = host
         self.port = port or free_port()
         self.handler = SinkHandler(Path(maildir))
-        self.controller = Controller(self.handler, hostname=host, port=self.port)
+        self.controller = Controller(self.handler, hostname=host, port=self.port,
+                                     **smtp_options)
 
     @property
     def url(self) -> str:

@@ -173,3 +173,82 @@ def test_a_stay_starting_today_is_no_longer_cancellable() -> None:
         SETTINGS)
     for part in (text, html):
         assert "no longer be cancelled" in part and "Free cancellation" not in part
+
+
+# ---------------------------------------------------------------------- STARTTLS and AUTH
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 (the relay's; its own CA bundle)."""
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "wayfare test relay")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    folder = tmp_path_factory.mktemp("tls")
+    cert_path, key_path = folder / "relay.pem", folder / "relay.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+def test_starttls_and_login_from_smtp_url(tmp_path: Path,
+                                          certificate: tuple[Path, Path]) -> None:
+    """SMTP_URL=smtp://user:pass@host:port?starttls=1 against a relay that requires STARTTLS
+    before anything and AUTH before MAIL: the mail goes encrypted and authenticated; a wrong
+    password is a temporary failure (the settings, not the mail), and so is an untrusted
+    certificate."""
+    import ssl
+
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    cert_path, key_path = certificate
+    server_tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_tls.load_cert_chain(cert_path, key_path)
+
+    def authenticator(server: Any, session: Any, envelope: Any, mechanism: str,
+                      auth_data: Any) -> AuthResult:
+        ok = isinstance(auth_data, LoginPassword) and \
+            (auth_data.login, auth_data.password) == (b"mailer", b"p@ss word")
+        if not ok:  # not handled: aiosmtpd answers 535 itself
+            return AuthResult(success=False, handled=False)
+        return AuthResult(success=True, auth_data="mailer")
+
+    with SmtpSink(tmp_path / "mail", tls_context=server_tls, require_starttls=True,
+                  authenticator=authenticator, auth_required=True) as relay:
+        message = render.build_message(row("booking_confirmed"), SETTINGS)
+
+        def settings(password: str, ca_file: Path | None = cert_path) -> SmtpSettings:
+            env = {"SMTP_URL": f"smtp://mailer:{password}@{relay.host}:{relay.port}?starttls=1",
+                   "SMTP_FROM": "bookings@wayfare.example", "SMTP_TIMEOUT_S": "5"}
+            if ca_file is not None:
+                env["SMTP_CA_FILE"] = str(ca_file)
+            return SmtpSettings.from_env(env)
+
+        assert smtp.send(message, settings("p%40ss%20word")).startswith("250")
+        [received] = relay.received()
+        assert received.tls and received.auth == "mailer"
+        with pytest.raises(smtp.TemporaryFailure) as wrong:
+            smtp.send(message, settings("nope"))
+        assert wrong.value.reason.startswith("authentication: 535")
+        with pytest.raises(smtp.TemporaryFailure) as untrusted:
+            smtp.send(message, settings("p%40ss%20word", ca_file=None))
+        assert "SSLCertVerificationError" in untrusted.value.reason
+        without_tls = SmtpSettings.from_env({"SMTP_URL": f"smtp://{relay.host}:{relay.port}"})
+        with pytest.raises(smtp.TemporaryFailure):  # 530 STARTTLS required: our settings
+            smtp.send(message, without_tls)
+        assert len(relay.received()) == 1

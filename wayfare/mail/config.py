@@ -5,7 +5,8 @@ Either one URL:
     SMTP_URL=smtp://user:password@host:587?starttls=1     (smtps://... for implicit TLS)
 
 or the parts: SMTP_HOST, SMTP_PORT (587 with STARTTLS, else 25), SMTP_USER, SMTP_PASSWORD,
-SMTP_STARTTLS (1/true/yes), SMTP_SSL (implicit TLS). SMTP_FROM is the sender
+SMTP_STARTTLS (1/true/yes), SMTP_SSL (implicit TLS), SMTP_CA_FILE (a CA bundle for a relay
+with a private certificate; the system's CAs otherwise). SMTP_FROM is the sender
 (`Wayfare <bookings@example.com>`); APP_URL the app's address that mails link back to.
 A value in SMTP_URL wins over the separate variable.
 """
@@ -34,6 +35,7 @@ class SmtpSettings:
     sender: str = DEFAULT_FROM
     app_url: str = DEFAULT_APP_URL
     timeout: float = 30.0
+    ca_file: str | None = None
 
     @property
     def configured(self) -> bool:
@@ -81,4 +83,5 @@ class SmtpSettings:
         timeout = float(get("SMTP_TIMEOUT_S") or 30)
         return cls(host=host, port=port, user=user, password=password, starttls=starttls,
                    ssl=ssl, sender=get("SMTP_FROM") or DEFAULT_FROM,
-                   app_url=(get("APP_URL") or DEFAULT_APP_URL).rstrip("/"), timeout=timeout)
+                   app_url=(get("APP_URL") or DEFAULT_APP_URL).rstrip("/"), timeout=timeout,
+                   ca_file=get("SMTP_CA_FILE"))

@@ -1,7 +1,8 @@
 """Sending one message over SMTP (smtplib), with the outcome classified:
 
 - `TemporaryFailure`: a 4xx reply, a dropped or refused connection, a timeout, TLS or
-  authentication trouble (the settings are wrong, not the message): retry later.
+  authentication trouble, including 530/534/535/538 replies (the settings are wrong, not the
+  message): retry later.
 - `PermanentFailure`: a 5xx reply to the sender, the recipient or the data: this message will
   never be accepted; do not retry.
 
@@ -51,9 +52,14 @@ def _reply(code: int, message: bytes | str) -> str:
     return scrub(f"{code} {text}")
 
 
+# 5xx replies that blame the session's settings, not the message: authentication or TLS required
+# (530, 538), a mechanism too weak (534), credentials refused (535). Fixing SMTP_* helps.
+SETTINGS_CODES = frozenset({530, 534, 535, 538})
+
+
 def _classify(code: int, reason: str, stage: str) -> SendFailure:
     text = f"{stage}: {reason}"
-    if 500 <= code < 600:
+    if 500 <= code < 600 and code not in SETTINGS_CODES:
         return PermanentFailure(text, code)
     return TemporaryFailure(text, code)
 
@@ -95,12 +101,12 @@ def _connect(settings: SmtpSettings) -> smtplib.SMTP:
     if settings.ssl:
         client: smtplib.SMTP = smtplib.SMTP_SSL(
             settings.host or "", settings.port, timeout=settings.timeout,
-            context=ssl.create_default_context())
+            context=ssl.create_default_context(cafile=settings.ca_file))
     else:
         client = smtplib.SMTP(settings.host or "", settings.port, timeout=settings.timeout)
     client.ehlo()
     if settings.starttls:
-        client.starttls(context=ssl.create_default_context())
+        client.starttls(context=ssl.create_default_context(cafile=settings.ca_file))
         client.ehlo()
     if settings.user:
         client.login(settings.user, settings.password or "")
