@@ -786,3 +786,59 @@ def test_ops_cookie_is_secure_behind_https(headers: dict[str, str], base: str,
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
     assert ("Secure" in cookie.split("; ")) is secure, cookie
+
+
+# ---------------------------------------------------------------------- time limits (issue 15)
+def test_webhook_behind_a_held_lock_answers_408_within_its_limit(
+        service_db: str, conn: psycopg.Connection, booking: Booking) -> None:
+    """A booking row locked by another transaction: the route's statement time limit cancels
+    the webhook's statement, the answer is 408 TIMEOUT with the envelope and Retry-After
+    within the limit plus a second, nothing is stored, and the retry after the lock is gone
+    applies the event once."""
+    env = {"WEB_STATEMENT_TIMEOUT_MS": "1000"}
+    event = make_event("payment_intent.processing",
+                       payment_intent(booking, new_pi(), "processing"))
+    with run_webhook_service(service_db, secrets=(SECRET,), env=env) as service, \
+            psycopg.connect(service_db) as holder:
+        holder.execute("select 1 from public.bookings where id = %s for update", (booking.id,))
+        started = time.monotonic()
+        response = post_event(service.url, event, SECRET)
+        elapsed = time.monotonic() - started
+        body = assert_envelope(response, 408, "TIMEOUT")
+        assert body["error"]["type"] == "timeout" and body["error"]["retryable"] is True
+        assert response.headers["Retry-After"]
+        assert 0.9 < elapsed < 2.0, elapsed
+        holder.rollback()
+        assert stored(conn, event["id"]) == 0
+        assert booking_row(conn, booking.id)["status"] == "payment_pending"
+        retry = post_event(service.url, event, SECRET)
+        assert retry.status_code == 200 and retry.json()["outcome"] == "applied", retry.text
+        assert stored(conn, event["id"]) == 1
+        assert any(line.get("event") == "stripe.event_timed_out" for line in service.log_lines())
+
+
+def test_ops_and_metrics_behind_a_held_lock_answer_within_their_limit(service_db: str) -> None:
+    """A table /ops reads is locked (a migration's ACCESS EXCLUSIVE, say): /ops/data.json
+    answers 408 TIMEOUT and /metrics answers without its database series, each within the
+    ops limit plus a second; /healthz is not held up at all."""
+    from devstack import tokens
+
+    operator = create_user(service_db, admin=True)
+    env = {"WEB_OPS_STATEMENT_TIMEOUT_MS": "1000",
+           "SUPABASE_JWT_SECRET": tokens.TEST_JWT_SECRET}
+    headers = {"Authorization": f"Bearer {operator.token}"}
+    with run_webhook_service(service_db, secrets=(SECRET,), env=env) as service, \
+            psycopg.connect(service_db) as holder:
+        holder.execute("lock table public.jobs in access exclusive mode")
+        started = time.monotonic()
+        response = httpx.get(service.url + "/ops/data.json", headers=headers, timeout=10)
+        assert time.monotonic() - started < 2.0
+        assert_envelope(response, 408, "TIMEOUT")
+        started = time.monotonic()
+        scrape = httpx.get(service.url + "/metrics", timeout=10)
+        assert time.monotonic() - started < 2.0
+        assert scrape.status_code == 200 and "wayfare_ops_snapshot_up 0.0" in scrape.text
+        assert httpx.get(service.url + "/healthz", timeout=2).status_code == 200
+        holder.rollback()
+        assert httpx.get(service.url + "/ops/data.json", headers=headers,
+                         timeout=10).status_code == 200

@@ -44,6 +44,9 @@ CATALOGUE: dict[str, ErrorCode] = {e.code: e for e in (
               "This action is not allowed in the current state."),
     ErrorCode("RATE_LIMITED", 429, "rate_limit", True, "Too many requests.",
               "Wait for the number of seconds in Retry-After, then retry."),
+    ErrorCode("TIMEOUT", 408, "timeout", True,
+              "The request ran past its time limit; nothing was changed.",
+              "Try again in a moment."),
     ErrorCode("INTERNAL", 500, "server", True, "Something went wrong on our side.",
               "Retry later; quote the requestId if it persists."),
 )}

@@ -1,5 +1,13 @@
 """The web service's Postgres access: one psycopg pool, autocommit, as role wayfare_web.
 
+Every statement has a time limit, so no route hangs on a lock or a slow query: the session's
+`statement_timeout` is the webhook route's limit (WEB_STATEMENT_TIMEOUT_MS, 5000), and other
+routes run theirs in a transaction with `set_config('statement_timeout', ..., true)`
+(/readyz 1000 ms, /ops and the /metrics snapshot WEB_OPS_STATEMENT_TIMEOUT_MS, 3000). A
+statement cancelled by its limit raises DatabaseTimeout (the route answers 408 TIMEOUT; the
+statement's transaction was rolled back, so nothing of it remains); no connection within
+the pool's wait raises DatabaseUnavailable (503).
+
 Each new connection runs `set role wayfare_web` when its login is a member (postgres and
 service_role are, by the payments migration), so the service can do nothing but record Stripe
 events and answer `select 1`. Needs a session connection (direct, or Supavisor in session
@@ -9,6 +17,7 @@ mode): the role and psycopg's prepared statements live in the session.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +28,23 @@ from wayfare.logs import get_logger
 
 ROLE = "wayfare_web"
 log = get_logger("webhook.db")
+READY_STATEMENT_MS = 1000
+
+
+def _ms(name: str, default: int) -> int:
+    try:
+        value = int(os.environ.get(name, default))
+    except ValueError:
+        return default
+    return value if value > 0 else default
+
+
+class DatabaseTimeout(Exception):
+    """A statement ran past its route's time limit and was cancelled (408 TIMEOUT)."""
+
+    def __init__(self, limit_ms: int) -> None:
+        self.limit_ms = limit_ms
+        super().__init__(f"statement cancelled after {limit_ms} ms")
 
 
 class DatabaseUnavailable(Exception):
@@ -43,7 +69,8 @@ class ContractError(Exception):
     field: str | None
 
 
-def _configure(conn: psycopg.Connection[Any]) -> None:
+def _configure(conn: psycopg.Connection[Any], statement_ms: int) -> None:
+    conn.execute(f"set statement_timeout = {int(statement_ms)}")
     member = conn.execute(
         "select pg_has_role(current_user, %s, 'member') "
         "from pg_roles where rolname = %s", (ROLE, ROLE)).fetchone()
@@ -55,8 +82,11 @@ def _configure(conn: psycopg.Connection[Any]) -> None:
 
 class Database:
     def __init__(self, url: str, *, min_size: int = 1, max_size: int = 8,
-                 timeout: float = 2.0) -> None:
+                 timeout: float = 2.0, statement_ms: int | None = None,
+                 ops_statement_ms: int | None = None) -> None:
         self.timeout = timeout
+        self.statement_ms = statement_ms or _ms("WEB_STATEMENT_TIMEOUT_MS", 5000)
+        self.ops_statement_ms = ops_statement_ms or _ms("WEB_OPS_STATEMENT_TIMEOUT_MS", 3000)
         self.pool = ConnectionPool(
             url,
             min_size=min_size,
@@ -65,7 +95,7 @@ class Database:
             timeout=timeout,
             kwargs={"autocommit": True, "connect_timeout": 3,
                     "application_name": "wayfare-webhook"},
-            configure=_configure,
+            configure=lambda conn: _configure(conn, self.statement_ms),
             name="webhook",
         )
 
@@ -75,7 +105,8 @@ class Database:
     def close(self) -> None:
         self.pool.close()
 
-    def _call(self, query: str, params: tuple[Any, ...], timeout: float | None = None) -> Any:
+    def _call(self, query: str, params: tuple[Any, ...], timeout: float | None = None,
+              statement_ms: int | None = None) -> Any:
         """One statement on a pooled connection. A connection that turns out broken (the
         server restarted since it was pooled) is dropped by the pool and the statement runs
         once more on another: every statement here is idempotent (events are stored once by
@@ -83,10 +114,20 @@ class Database:
         for attempt in (1, 2):
             try:
                 with self.pool.connection(timeout=timeout or self.timeout) as conn:
-                    row = conn.execute(query, params).fetchone()
+                    if statement_ms is None or statement_ms == self.statement_ms:
+                        row = conn.execute(query, params).fetchone()
+                    else:
+                        with conn.transaction():
+                            conn.execute("select pg_catalog.set_config('statement_timeout', %s,"
+                                         " true)", (f"{int(statement_ms)}ms",))
+                            row = conn.execute(query, params).fetchone()
                 return row[0] if row else None
             except PoolTimeout as exc:
                 raise DatabaseUnavailable("no database connection") from exc
+            except psycopg.errors.QueryCanceled as exc:
+                limit = statement_ms or self.statement_ms
+                log.warning("db.statement_timeout", limit_ms=limit)
+                raise DatabaseTimeout(limit) from exc
             except psycopg.OperationalError as exc:
                 if not _connection_lost(exc):
                     raise  # a statement error (limits, cancellation), not a broken connection
@@ -115,7 +156,13 @@ class Database:
                    (payload, reason, event_id, event_type, request_id))
 
     def ping(self, timeout: float = 1.0) -> bool:
-        return self._call("select true", (), timeout=timeout) is True
+        return self._call("select true", (), timeout=timeout,
+                          statement_ms=READY_STATEMENT_MS) is True
+
+    def ops_query(self, query: str) -> Any:
+        """One read of /ops or the /metrics snapshot (`select private.x()`), within the ops
+        time limit."""
+        return self._call(query, (), statement_ms=self.ops_statement_ms)
 
 
 def _connection_lost(exc: psycopg.OperationalError) -> bool:

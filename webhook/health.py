@@ -7,7 +7,7 @@ from flask import Blueprint, current_app, jsonify
 from flask.typing import ResponseReturnValue
 
 from wayfare.errors import ApiError
-from webhook.db import Database, DatabaseUnavailable
+from webhook.db import Database, DatabaseTimeout, DatabaseUnavailable
 
 blueprint = Blueprint("health", __name__)
 
@@ -22,7 +22,7 @@ def readyz() -> ResponseReturnValue:
     database: Database = current_app.extensions["wayfare.db"]
     try:
         ready = database.ping()
-    except DatabaseUnavailable:
+    except (DatabaseUnavailable, DatabaseTimeout):
         ready = False
     if not ready:
         raise ApiError("INTERNAL", "The database is not reachable.", status=503,

@@ -57,15 +57,14 @@ def wants_html() -> bool:
 
 
 def snapshot(database: Any) -> dict[str, Any]:
-    """private.ops_snapshot() through the web service's pool (role wayfare_web)."""
-    with database.pool.connection() as conn:
-        return conn.execute("select private.ops_snapshot()").fetchone()[0]
+    """private.ops_snapshot() through the web service's pool (role wayfare_web), within the
+    ops statement time limit (webhook/db.py)."""
+    return database.ops_query("select private.ops_snapshot()")
 
 
 def email_snapshot(database: Any) -> dict[str, Any]:
     """private.email_outbox_snapshot(): booking emails by status, failed ones (no addresses)."""
-    with database.pool.connection() as conn:
-        return conn.execute("select private.email_outbox_snapshot()").fetchone()[0]
+    return database.ops_query("select private.email_outbox_snapshot()")
 
 
 def email_section(email: dict[str, Any]) -> str:

@@ -17,7 +17,9 @@ the event in Postgres (private.record_stripe_event) and acknowledge.
 - Stored once by event id: a duplicate answers 200 with outcome `duplicate` and changes
   nothing. Events we cannot apply (stale, forbidden by the state machine, unknown type, no
   booking) are still 200: Stripe must not retry them.
-- The database down or busy: 503, so Stripe retries later (it does for up to three days).
+- The database down or busy: 503, so Stripe retries later (it does for up to three days); a
+  statement past WEB_STATEMENT_TIMEOUT_MS (5 s; a held booking lock, say): 408 TIMEOUT,
+  rolled back, nothing stored, retried by Stripe like any non-2xx answer.
 """
 
 from __future__ import annotations
@@ -36,7 +38,13 @@ from flask.typing import ResponseReturnValue
 from wayfare.config import Settings
 from wayfare.errors import ApiError
 from wayfare.logs import get_logger
-from webhook.db import ContractError, Database, DatabaseUnavailable, EventUnprocessable
+from webhook.db import (
+    ContractError,
+    Database,
+    DatabaseTimeout,
+    DatabaseUnavailable,
+    EventUnprocessable,
+)
 from webhook.metrics import metrics
 from webhook.request_ids import current_request_id
 
@@ -192,6 +200,11 @@ def receive() -> ResponseReturnValue:
     except EventUnprocessable as exc:  # Postgres refused a value Python let through
         raise reject_event(database, payload, EventRejected(
             exc.reason, event.get("id"), event.get("type"))) from exc
+    except DatabaseTimeout:
+        # cancelled by the route's statement time limit (a held booking lock, a slow
+        # database): rolled back, nothing stored; 408 TIMEOUT and Stripe delivers it again
+        log.warning("stripe.event_timed_out", event_id=event["id"], event_type=event["type"])
+        raise
     except DatabaseUnavailable as exc:
         log.warning("stripe.event_deferred", event_id=event["id"], event_type=event["type"],
                     reason=str(exc))
