@@ -15,6 +15,14 @@ _V6 = re.compile(
 )
 
 
+# A software version written like an IPv4 address: a version word right before it, and no
+# "IP" nearby.
+_VERSION_CUE = re.compile(
+    r"(?i:\b(?:version|ver\.?|build|release|firmware|update[ds]?|upgrade[ds]?|patch|app|sdk"
+    r"|os|ios|android|v)\b[^\d\n]{0,12}|\bv)$"
+)
+
+
 def detect(text: str) -> list[Finding]:
     found: list[Finding] = []
     if "." in text:
@@ -23,6 +31,8 @@ def detect(text: str) -> list[Finding]:
                 ipaddress.IPv4Address(m[0])
             except ValueError:
                 continue
+            if _VERSION_CUE.search(text, max(0, m.start() - 24), m.start()):
+                continue  # "version 10.2.3.4", "upgraded the app to 4.1.0.12"
             found.append(Finding(PiiType.IP, m.start(), m.end()))
     if text.count(":") >= 2:
         for m in _V6.finditer(text):

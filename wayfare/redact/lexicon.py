@@ -103,6 +103,7 @@ FUNCTION_WORDS: frozenset[str] = frozenset(
     thank hi hello hey here there not no yes also just so very can could would will should
     need want have has had do does did booking booked traveling travelling flying going
     then now after before yesterday today tomorrow when if so also
+    y e et und och og en ed o ou oder e pero mais aber ma und
     """.split()
 )
 

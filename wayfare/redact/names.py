@@ -60,6 +60,12 @@ _TITLE_THEN_SPACE = lazy(rf"{_TITLE}[ \t]*")
 _MY_NAME = (
     r"my\s+name\s+is|my\s+name['\u2019]s|name\s+is|i\s+am\s+called|i['\u2019]m\s+called"
     r"|my\s+names?\s+are"
+    # the same in other languages
+    r"|je\s+m['\u2019]appelle|mon\s+nom\s+est|me\s+llamo|mi\s+nombre\s+es|ich\s+hei(?:ß|ss)e"
+    r"|mein\s+name\s+ist|mi\s+chiamo|il\s+mio\s+nome\s+è|ik\s+heet|mijn\s+naam\s+is"
+    r"|jag\s+heter|mitt\s+namn\s+är|jeg\s+hedder|jeg\s+heter|meu\s+nome\s+é|me\s+chamo"
+    r"|chamo-me|nazywam\s+się|mam\s+na\s+imię|jmenuji\s+se|zovem\s+se|benim\s+ad\u0131m"
+    r"|minun\s+nimeni\s+on|nevem"
 )
 _LABEL = (
     r"(?:full|first|last|given|sur|family|guest|passenger|traveller|traveler|contact|holder"
@@ -77,7 +83,8 @@ _LABEL = (
     r"|travell?ers|passengers))?\s*:"
 )
 _INTRO = (
-    r"i['\u2019]m|i\s+am|this\s+is"
+    r"i['\u2019]m|i\s+am|this\s+is|soy|je\s+suis|ich\s+bin|sono|ik\s+ben|eu\s+sou|jestem"
+    r"|c['\u2019]est|aquí\s+(?:está|habla)|ici"
     r"|it['\u2019]s(?=[ \t]+\S+[ \t]+(?:again|here|speaking|from)\b)"  # "It's Tomasz again"
 )
 _GREETING = (
@@ -129,6 +136,8 @@ _CUE_START = frozenset(
     under in on registered addressed made issued add adding remove removing tell ask remind let
     inform notify email text mr mrs ms miss mx dr prof mme mlle sr sra srta herr frau señor
     señora señorita monsieur madame signor signora
+    je mon me mi ich mein il ik mijn jag mitt jeg meu chamo-me nazywam mam jmenuji zovem benim
+    minun nevem soy sono eu jestem c'est c\u2019est aquí ici
     """.split()
 )
 _WORD_START = lazy(r"[^\W\d_][\w'\u2019-]*")
@@ -187,6 +196,8 @@ def _match_name(text: str, pos: int, kind: str) -> tuple[int, int] | None:
                 break
             keep += 1
         return (m.start(), words[keep - 1].end()) if keep else None
+    if m is None and kind in ("intro", "label", "greeting", "relation", "companion", "list"):
+        return _lower_known_name(text, pos)
     if m is None:
         return None
     words = list(_WORD().finditer(text, m.start(), m.end()))
@@ -196,6 +207,27 @@ def _match_name(text: str, pos: int, kind: str) -> tuple[int, int] | None:
     end = words[keep - 1].end()
     if kind in ("greeting", "ack") and not _ENDS_NAME().match(text, end):
         return None  # "Hi Maria," yes; "Best Western hotels" no
+    return m.start(), end
+
+
+def _lower_known_name(text: str, pos: int) -> tuple[int, int] | None:
+    """A lower-case name after a cue, only when it is a census given name ("i'm john smith",
+    "hi maria,"): "i'm going", "this is great" stay."""
+    from .census import given_names, surname_rank
+
+    m = _LOWER_SEQ().match(text, pos)
+    if m is None:
+        return None
+    words = list(_WORD().finditer(text, m.start(), m.end()))
+    first = words[0][0].strip(",.!?")
+    if first in FUNCTION_WORDS or first in HARD_STOP or first not in given_names():
+        return None
+    end = words[0].start() + len(first)
+    if len(words) > 1 and words[0][0] == first:
+        second = words[1][0].strip(",.!?")
+        rank = surname_rank().get(second)
+        if rank is not None and rank <= 30000 and second not in FUNCTION_WORDS | HARD_STOP:
+            end = words[1].start() + len(second)
     return m.start(), end
 
 

@@ -46,7 +46,11 @@ _TRAVEL_NUMBER_CUE = re.compile(
     r"|voucher|invoice|receipt|locator|membership|member|loyalty|frequent[ -]flyer|miles"
     r"|pnr|itinerary|tracking|policy|claim|case|flight|train|room|seat|gate|trip|account"
     r"|transaction|folio|coupon|bag|baggage|tag|code|pin|platform|terminal|track|bus|line|tram"
-    r"|route|exit|pier|stop|coach|car|row|deck|level|floor|day|night|nights|week|version)"
+    r"|route|exit|pier|stop|coach|car|row|deck|level|floor|day|night|nights|week|version"
+    # identifiers that only look like PII: "ISBN 978-3-16-148410-0", "rental agreement
+    # 123-45-6789", "serial no. 4111111111111111"
+    r"|isbn(?:-1[03])?|issn|ean|upc|sku|serial|model|part|build|release|agreement|contract"
+    r"|rental|lease|permit|registration|plate|vin|parcel|shipment|waybill|awb|pnr)"
     r"(?:\s+(?:number|no\.?|num\.?|id|code|ref|#))?\s*[:#]?\s*(?:is\s+)?)$"
 )
 

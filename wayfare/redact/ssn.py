@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from .patterns import cue_before
+from .patterns import cue_before, travel_number_before
 from .types import Finding, PiiType
 
 _DASHED = re.compile(r"(?<![\w-])(\d{3})-(\d{2})-(\d{4})(?![\w]|-\d)")
@@ -19,6 +19,8 @@ def _plausible(area: str, group: str, serial: str) -> bool:
 def detect(text: str) -> list[Finding]:
     found: list[Finding] = []
     for m in _DASHED.finditer(text):
+        if travel_number_before(text, m.start()) and not cue_before(_CUE, text, m.start(), 40):
+            continue  # "rental agreement 123-45-6789", "booking ref 123-45-6789"
         if _plausible(*m.groups()) and not m[1].startswith("9"):
             found.append(Finding(PiiType.SSN, m.start(), m.end()))
     low = text.lower()
