@@ -771,6 +771,31 @@ def test_ops_page_styles_match_the_policy() -> None:
         assert f"'sha256-{digest}'" in csp
 
 
+def test_signed_in_ops_page_is_allowed_by_its_policy(service_db: str) -> None:
+    """The full page an operator sees (every section, charts included): its style blocks are
+    in the policy by hash, and it has no style attribute or script the policy would block."""
+    import base64
+    import hashlib
+    import re
+
+    from devstack import tokens
+
+    operator = create_user(service_db, admin=True)
+    env = {"SUPABASE_JWT_SECRET": tokens.TEST_JWT_SECRET}
+    with run_webhook_service(service_db, secrets=(SECRET,), env=env) as service:
+        page = httpx.get(service.url + "/ops", timeout=10, headers={
+            "Accept": "text/html", "Authorization": f"Bearer {operator.token}"})
+    assert page.status_code == 200 and "Wayfare operations" in page.text
+    csp = page.headers["Content-Security-Policy"]
+    blocks = re.findall(r"<style>(.*?)</style>", page.text, re.S)
+    assert blocks and ' style="' not in page.text and "<script" not in page.text
+    for css in blocks:
+        digest = base64.b64encode(hashlib.sha256(css.encode()).digest()).decode()
+        assert f"'sha256-{digest}'" in csp
+    assert page.headers["X-Frame-Options"] == "DENY"
+    assert page.headers["Cache-Control"] == "no-store"
+
+
 @pytest.mark.parametrize(("headers", "base", "secure"), [
     ({}, "http://localhost", False),
     ({"X-Forwarded-Proto": "https"}, "http://localhost", True),
