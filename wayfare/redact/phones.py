@@ -148,6 +148,57 @@ def _windows(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return out
 
 
+# Countries (and their adjectives) that say which numbering plan a national number is in:
+# "my Swiss number 0446681800", "in Norway: 22 12 34 56".
+_COUNTRY_REGION = {
+    "swiss": "CH", "switzerland": "CH", "german": "DE", "germany": "DE", "french": "FR",
+    "france": "FR", "spanish": "ES", "spain": "ES", "italian": "IT", "italy": "IT",
+    "dutch": "NL", "netherlands": "NL", "belgian": "BE", "belgium": "BE", "austrian": "AT",
+    "austria": "AT", "british": "GB", "uk": "GB", "england": "GB", "irish": "IE",
+    "ireland": "IE", "portuguese": "PT", "portugal": "PT", "norwegian": "NO", "norway": "NO",
+    "swedish": "SE", "sweden": "SE", "danish": "DK", "denmark": "DK", "finnish": "FI",
+    "finland": "FI", "icelandic": "IS", "iceland": "IS", "polish": "PL", "poland": "PL",
+    "czech": "CZ", "hungarian": "HU", "hungary": "HU", "greek": "GR", "greece": "GR",
+    "cypriot": "CY", "cyprus": "CY", "turkish": "TR", "turkey": "TR", "japanese": "JP",
+    "japan": "JP", "korean": "KR", "korea": "KR", "chinese": "CN", "china": "CN",
+    "indian": "IN", "india": "IN", "australian": "AU", "australia": "AU", "canadian": "CA",
+    "canada": "CA", "american": "US", "us": "US", "usa": "US", "mexican": "MX",
+    "mexico": "MX", "brazilian": "BR", "brazil": "BR", "argentine": "AR", "argentina": "AR",
+    "chilean": "CL", "chile": "CL", "colombian": "CO", "colombia": "CO", "peruvian": "PE",
+    "peru": "PE", "uruguayan": "UY", "uruguay": "UY", "south african": "ZA",
+    "thai": "TH", "thailand": "TH", "singapore": "SG", "estonian": "EE", "estonia": "EE",
+    "slovenian": "SI", "slovenia": "SI", "croatian": "HR", "croatia": "HR",
+    "tunisian": "TN", "tunisia": "TN", "moroccan": "MA", "morocco": "MA",
+    "new zealand": "NZ", "greenland": "GL", "israeli": "IL", "israel": "IL",
+}  # fmt: skip
+_COUNTRY = re.compile(
+    r"(?i:\b(" + "|".join(sorted(map(re.escape, _COUNTRY_REGION), key=len, reverse=True)) + r")\b)"
+)
+
+
+@lru_cache(maxsize=4096)
+def _valid_in(candidate: str, region: str) -> bool:
+    pn = _pn()
+    try:
+        return bool(pn.is_valid_number(pn.parse(candidate, region)))
+    except pn.NumberParseException:
+        return False
+
+
+def _stated_country(text: str, start: int, end: int) -> bool:
+    """A national number valid in the country the text names within 60 characters before."""
+    cand = text[start:end]
+    digits = sum(c.isdigit() for c in cand)
+    if digits < 6 or digits > _MAX_DIGITS or travel_number_before(text, start):
+        return False
+    if _DATE_SHAPE.fullmatch(cand) or _DATE_INSIDE.search(cand):
+        return False
+    for m in _COUNTRY.finditer(text, max(0, start - 60), start):
+        if _valid_in(cand, _COUNTRY_REGION[m[1].lower()]):
+            return True
+    return False
+
+
 def _strong_context(text: str, start: int, end: int) -> bool:
     """A phone cue right before the number or a phone label right after it, and the number
     has a phone's shape: 6-15 digits, in groups or at least 7 in a row, not a date."""
@@ -174,7 +225,11 @@ def detect(text: str) -> list[Finding]:
         start, end = m.span()
         if m["ext"]:
             end = m.start("ext")
-        if _classify(text, start, end) or _strong_context(text, start, end):
+        if (
+            _classify(text, start, end)
+            or _strong_context(text, start, end)
+            or _stated_country(text, start, end)
+        ):
             found.append(Finding(PiiType.PHONE, start, m.end()))
             continue
         if start > 0 and text[start - 1] == "(" and _classify(text, start - 1, end):
