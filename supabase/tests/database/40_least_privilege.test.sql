@@ -35,6 +35,7 @@ select results_eq(
        ('private.insert_booking(uuid,date,date)'),
        ('private.job_accepted(uuid)'),
        ('private.raise_error(text,text,text,text,jsonb)'),
+       ('private.raise_timeout()'),
        ('private.request_booking_cancellation(uuid)'),
        ('private.request_id()'),
        ('private.require_user()'),
