@@ -247,3 +247,19 @@ def test_config_payment_slots_and_statement_timeout() -> None:
                        ).pool_size == 4 + 3 + 3 + 1
     with pytest.raises(config.ConfigError):
         config.load([], {"DATABASE_URL": "postgresql://x/y", "WORKER_PAYMENT_SLOTS": "-1"})
+
+
+def test_leases_the_worker_never_received_are_given_back() -> None:
+    worker, store = make_worker(["demo.noop"])
+    known = claimed(1)
+    worker.inflight.add(Inflight(known, JobContext(known, store), slow=False))  # type: ignore[arg-type]
+    released: list[list[tuple[str, int]]] = []
+    store.held = lambda: [known.key, (claimed(2).id, 1), (known.id, 5)]  # type: ignore[attr-defined]
+    store.release_many = lambda held: released.append(list(held)) or len(released[-1])  # type: ignore[attr-defined]
+    worker._release_orphans()
+    # the job it runs stays; one it never received, and a newer attempt of its own job, go back
+    assert released == [[(claimed(2).id, 1), (known.id, 5)]]
+    # never while a claim is in flight (its jobs are not in `inflight` yet)
+    worker._claims_in_flight = 1
+    worker._release_orphans()
+    assert len(released) == 1

@@ -72,6 +72,11 @@ class Worker:
         # last claim came back full): an idle worker woken by a NOTIFY sends one claim
         self._claims_in_flight = 0
         self._backlog = False
+        # lost claims (held_jobs): checked after a claim failed and every recover_interval,
+        # while no claim is in flight and none may start (_fenced)
+        self._fenced = False
+        self._orphans_suspected = False
+        self._next_orphan_check = 0.0
         self._deferred = False  # a loop stood back for a claim in flight: look again after it
         # round trips of the claim loop, for the logs: claims (and jobs they brought),
         # completions written with a claim, completion writes of their own
@@ -197,6 +202,8 @@ class Worker:
                 next_poll = now + self.config.poll_interval
             self._wake.clear()
             try:
+                if polls and (self._orphans_suspected or now >= self._next_orphan_check):
+                    self._release_orphans()
                 more = self._cycle()
                 backoff = 0.05
             except TRANSIENT as exc:
@@ -221,7 +228,7 @@ class Worker:
         True when a claim came back full (there may be more: go again)."""
         plans: list[tuple[Lane, list[str], int, bool]] = []
         with self._lock:
-            if self._claims_in_flight and not self._backlog:
+            if self._fenced or (self._claims_in_flight and not self._backlog):
                 self._deferred = True
                 return False
             ready = {t: g for t, g in self._ready.items() if g}
@@ -241,8 +248,10 @@ class Worker:
                 try:
                     jobs, done = self.store.claim(types, size,
                                                   [(i.job, r) for i, r in pending])
-                except BaseException:
+                except BaseException as exc:
                     self.completions.put_back(pending)
+                    if isinstance(exc, TRANSIENT):  # it may have committed all the same
+                        self._orphans_suspected = True
                     raise
                 if pending:
                     self.completions.written(pending, done)
@@ -269,6 +278,31 @@ class Worker:
             if deferred:  # what woke the loop that stood back may need a claim now
                 self._wake.set()
         return full
+
+    def _release_orphans(self) -> None:
+        """Give back the jobs this worker holds leases on but never received: a claim that
+        committed while its answer was lost (the connection broke in between). Runs while no
+        claim is in flight and none may start, so every lease of ours is in `inflight`."""
+        with self._lock:
+            if self._claims_in_flight:
+                return  # next time round
+            self._fenced = True
+        try:
+            held = self.store.held()
+            orphans = [(job_id, attempt) for job_id, attempt in held
+                       if (item := self.inflight.get(job_id)) is None
+                       or item.job.attempt != attempt]
+            if orphans:
+                released = self.store.release_many(orphans)
+                log.warning("worker.lost_claims_released", jobs=len(orphans), released=released)
+            self._orphans_suspected = False
+            self._next_orphan_check = time.monotonic() + self.config.recover_interval
+        finally:
+            with self._lock:
+                self._fenced = False
+                deferred, self._deferred = self._deferred, False
+            if deferred:
+                self._wake.set()
 
     def _completions_due(self) -> bool:
         due = self.completions.due_in()

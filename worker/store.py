@@ -220,6 +220,13 @@ class JobStore:
                                (self.worker_id, ids, attempts)).fetchone()
         return int(row[0]) if row else 0
 
+    def held(self) -> list[tuple[str, int]]:
+        """(job id, attempt) of every lease this worker holds, as the database says."""
+        with self.pool.connection() as conn:
+            rows = conn.execute("select job_id::text, attempt from private.held_jobs(%s)",
+                                (self.worker_id,)).fetchall()
+        return [(r[0], r[1]) for r in rows]
+
     def recover_expired_leases(self) -> int:
         with self.pool.connection() as conn:
             row = conn.execute("select private.recover_expired_leases()").fetchone()
