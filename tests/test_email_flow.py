@@ -388,6 +388,9 @@ def test_ops_shows_failed_mails(fresh_db_url: str) -> None:
         status = conn.execute("select private.email_failed(%s, %s, true)", (
             row["id"], "recipient: 550 5.1.1 <address>: User unknown")).fetchone()[0]
     assert status == "failed"
+    waiting = confirmed_booking(fresh_db_url, user)  # no worker: pending for two hours
+    sql(fresh_db_url, "update private.email_outbox set created_at = now() - interval '2 hours' "
+        "where booking_id = %s", waiting)
     admin = create_user(fresh_db_url, admin=True)
     env = {"SUPABASE_URL": "http://127.0.0.1:54321", "SUPABASE_JWT_SECRET": tokens.TEST_JWT_SECRET}
     with run_webhook_service(fresh_db_url, env=env) as web, contextlib.closing(
@@ -396,9 +399,11 @@ def test_ops_shows_failed_mails(fresh_db_url: str) -> None:
                             headers={"Authorization": f"Bearer {admin.token}"})
         assert response.status_code == 200, response.text
         email = response.json()["email"]
-        assert email["by_status"] == {"failed": 1}
+        assert email["by_status"] == {"failed": 1, "pending": 1}
         assert email["failed"][0]["booking_id"] == booking_id
-        assert any("email" in alert for alert in response.json()["alerts"])
+        alerts = response.json()["alerts"]
+        assert any("booking email(s) failed" in alert for alert in alerts)
+        assert any("is SMTP reachable" in alert for alert in alerts)
         assert user.email not in response.text
         page = http.get(web.url + "/ops", headers={"Authorization": f"Bearer {admin.token}",
                                                    "Accept": "text/html"})

@@ -139,6 +139,10 @@ def report() -> dict[str, Any]:
     found = alerts(snap, web)
     if email["failed"]:
         found.append(f"{len(email['failed'])} booking email(s) failed permanently in 24 h")
+    pending_limit = _threshold("OPS_EMAIL_PENDING_ALERT_S", 3600.0)
+    if (email.get("oldest_pending_seconds") or 0) > pending_limit:
+        found.append(f"a booking email waits {email['oldest_pending_seconds']:.0f} s "
+                     f"(over {pending_limit:g} s): is SMTP reachable?")
     return {"snapshot": snap, "web": web, "alerts": found, "email": email}
 
 
