@@ -25,7 +25,7 @@ from .types import Finding, PiiType
 _W = rf"[{UP}][{LOW}A-Za-z'\u2019.\-]*"
 # The same with a lower-case second letter: "Mayor", "St." but not "BA" or "EUR".
 _WL = rf"[{UP}][{LOW}][{LOW}A-Za-z'\u2019.\-]*"
-_NUM = r"\d{1,5}(?:[-\u2013]\d{1,5})?[A-Za-z]?(?![\w]|[.,:/]\d)"  # 221B, 12-14, 5
+_NUM = r"\d{1,5}(?:[-\u2013/]\d{1,5})?[A-Za-z]?(?![\w]|[.,:/]\d)"  # 221B, 12-14, 8/1, 5
 _EN_TYPES = (
     r"Street|Avenue|Ave|Av|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Court|Ct|Place|Pl"
     r"|Terrace|Ter|Way|Square|Sq|Parkway|Pkwy|Highway|Hwy|Close|Crescent|Cres|Gardens|Gdns"
@@ -63,7 +63,9 @@ _NUMBER_FIRST_FR = (
 _ROMANCE_TYPES = (
     r"Calle|C/|Avenida|Avda\.?|Av\.|Paseo|Pº|Plaza|Pza\.?|Carrer|Passeig|Rambla|Ronda|Camino"
     r"|Carretera|Travesía|Via|Viale|Piazza|Piazzale|Corso|Largo|Vicolo|Lungotevere|Rua|Travessa"
-    r"|Praça|Avenue|Rue|Boulevard|Calzada|Callejón|Avinguda|Plaça"
+    r"|Praça|Avenue|Rue|Boulevard|Calzada|Callejón|Avinguda|Plaça|Alameda|Estrada|Rodovia"
+    r"|Peatonal|Viaducto|Ampliación|Privada|Cerrada|Circuito|Andador|Prolongación|Retorno"
+    r"|Continuación|Diagonal|Eje|Periférico|Circunvalación|Cuesta|Glorieta|Urbanización"
 )
 _ROMANCE_LINK = (
     r"(?:de|del|de la|de las|de los|dels|della|delle|dei|degli|di|da|do|dos|das|la|el|los"
@@ -92,17 +94,18 @@ _GERMANIC_SUFFIX = (
     r"|plein|kade|steeg|singel|gade|gatan|vägen|veien|vej"
     # Nordic, Finnish, Icelandic, Baltic, Slavic and Hungarian street words
     r"|gata|gate|vei|väg|plass|torv|torget|stræde|tie|katu|kuja|polku|kaari|raitti|braut"
-    r"|stígur|vegur|gata|tänav|iela|gatvė|ulica|ulice|cesta|utca|út|sokak|soka\u011f\u0131|caddesi"
+    r"|bulevardi|väylä|ranta|stígur|vegur|tänav|iela|gatvė|ulica|ulice|cesta|utca|út|sokak|soka\u011f\u0131|caddesi"
 )
 # "Friedrichstraße 43", "Prinsengracht 263", "Hauptstr. 5".
 _GERMANIC = (
-    rf"[{UP}][{LOW}A-Za-z\-]*(?:{_GERMANIC_SUFFIX})\s+(?!(?:19|20)\d\d\b){_NUM}{_NOT_QUANTITY}"
+    rf"[{UP}][{LOW}A-Za-z\-]*(?i:{_GERMANIC_SUFFIX})\s+(?!(?:19|20)\d\d\b){_NUM}{_NOT_QUANTITY}"
 )
 
 _UNIT = (
     r"(?:,?\s+\d{1,2}[º°ª](?:\s?[A-Z0-9])?(?![\w])"  # Spanish floor and door: "2º B"
     r"|,?\s+(?i:(?:apt|apartment|suite|ste|unit|flat|fl|floor|piso|puerta|planta|escalera"
-    r"|esc|bte|étage|etage|interno|int|scala)\b\.?|\#)\s*\#?\s*[\dA-Za-z][\w\-]{0,4}(?:[º°ª])?)?"
+    r"|esc|bte|étage|etage|interno|int|scala|interior|edif|depto|dpto|local|lote|mz|manzana"
+    r"|dept|bloco|casa|torre)\b\.?|\#)\s*\#?\s*[\dA-Za-z][\w\-]{0,4}(?:[º°ª])?)?"
 )
 _POSTCODE = (
     r"(?:\d{5}(?:-\d{4})?"  # US ZIP(+4), FR, DE, ES, IT
@@ -111,13 +114,15 @@ _POSTCODE = (
     r"|\d{4}\s?[A-Z]{2}(?![\w])"  # Netherlands
     r"|\d{3}-\d{4}"  # Japan
     r"|\d{4}-\d{3}"  # Portugal
+    r"|\d{2}-\d{3}(?![\w-])"  # Poland
+    r"|\d{3}\s\d{2}(?![\w])"  # Czechia, Slovakia, Sweden, Greece
     r"|\d{4})"  # AU, CH, AT, BE, DK...
 )
 _STATE = r"(?:[A-Z]{2,3})"
-_CITY = rf"{_W}(?:[ \-]{_W}){{0,2}}"
+_CITY = rf"{_W}(?:[ \-](?:{_NAME_LINK}[ \-])?{_W}){{0,3}}(?:\s*\([A-Z]{{2}}\))?"
 # ", 28013 Madrid" / ", London NW1 6XE" / ", Washington, DC 20500" / ", Sydney NSW 2000" / ", Paris"
 _TAIL = (
-    rf"(?:,?\s+{_POSTCODE}\s+{_CITY}"
+    rf"(?:,?\s+{_POSTCODE},?\s+{_CITY}"
     rf"|,\s*{_CITY}(?:,?\s+{_STATE})?(?:,?\s+{_POSTCODE})?(?![\w])"
     rf"|,?\s+{_POSTCODE}(?![\w]))?"
 )
@@ -204,7 +209,8 @@ _LINK_LOW = (
 # "Rua Arédio Borges Guimarães 1935", "Tas vezér u. 66.": street words then a house number.
 _GENERIC = lazy(
     rf"(?<![\w.,/:$€£¥#+-])(?:(?P<lead>\d{{1,5}}[A-Za-z]?)[ \t]+)?"
-    rf"(?P<words>(?:(?:ul|al|os|pl|R|C|Av|Avda|Str)\.?[ \t]+|C/[ \t]*)?{_ANY_WORD}"
+    rf"(?P<words>(?:(?:ul|al|os|pl|R|C|Av|Avda|Str|ulica|aleja|osiedle|plac|calle|rua|via)\.?"
+    rf"[ \t]+|C/[ \t]*)?{_ANY_WORD}"
     rf"(?:[ \t]+(?:{_LINK_LOW}[ \t]+)*{_ANY_WORD}){{0,4}})"
     rf"(?:[ \t]+(?:{_LINK_LOW}))?[ \t]+(?:n[º°o]\.?[ \t]*)?(?P<num>\d{{1,5}}[A-Za-z]?)\.?"
     rf"(?![\w]|[.,:/]\d|[ \t]*(?:%|°|€|\$|£|¥)){_NOT_QUANTITY}"
@@ -377,9 +383,20 @@ def _after_unit(text: str, findings: list[Finding]) -> list[Finding]:
     return out
 
 
+# A street with no house number is an address when a postal code and city follow:
+# "boulevard Gosselin, 14510 Sainte-Alice", "Alameda Pupilos do Exército, S/N, 7451-450 Esposende".
+_NO_NUMBER = lazy(
+    rf"(?<![\w])(?:(?i:{_FR_TYPES})|{_ROMANCE_TYPES})\s+(?:{_ROMANCE_LINK}\s+)*{_W}"
+    rf"(?:\s+(?:{_ROMANCE_LINK}\s+)*{_W}){{0,3}}(?:,\s*(?:S/N|s/n|\d{{1,5}}[A-Za-z]?))?"
+    rf",\s*(?:{_POSTCODE}|\d{{4}}-\d{{3}}),?\s+{_CITY}"
+)
+
+
 def detect_more(text: str, found: list[Finding]) -> list[Finding]:
     """Addresses of other countries, units, P.O. boxes and the lines after an address."""
     more = _generic(text)
+    more += [Finding(PiiType.ADDRESS, m.start(), _trim(text, m.start(), m.end()))
+             for m in _NO_NUMBER().finditer(text)]  # fmt: skip
     more += [Finding(PiiType.ADDRESS, m.start(), m.end()) for m in _UNIT_ALONE().finditer(text)]
     more += _after_unit(text, found + more)
     if "corner" in text or "Corner" in text:

@@ -47,7 +47,10 @@ _CANDIDATE = re.compile(
 _STRONG_CUE = re.compile(
     r"(?i:\b(?:phone|ph|tel|telephone|mobile|cell|cellphone|call(?:\s+me)?|text|sms"
     r"|whats ?app|fax|desk|office|landline|messages|registered|answering|reach(?:\s+me)?"
-    r"|número|numero|teléfono|telefono|téléphone|portable|handy|móvil|celular|tlf|tfn)\b"
+    r"|número|numero|teléfono|telefono|téléphone|portable|handy|móvil|celular|tlf|tfn"
+    r"|ring|bel|ruf|appelez|appelle|llámame|llama|chiamami|chiama|zadzwoń|puhelin|telefon"
+    r"|telemóvel|tél|tel\.|liga|ligue|contact\s+no|my\s+number|(?:new|mobile|cell|home|work)"
+    r"\s+number)\b"
     r"(?:\s+(?:on|at|to|is|number|no\.?|#))?\s*[:.]?\s*(?:\n\s*)?)$"
 )
 _LABEL_AFTER = re.compile(
