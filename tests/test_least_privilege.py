@@ -41,6 +41,7 @@ EXPECTED = {
         "private.insert_booking(uuid,date,date)",
         "private.job_accepted(uuid)",
         "private.raise_error(text,text,text,text,jsonb)",
+        "private.raise_timeout()",
         "private.request_booking_cancellation(uuid)",
         "private.request_id()",
         "private.require_user()",
@@ -95,11 +96,9 @@ def internal_error_path(url: str) -> tuple[str, int, str | None]:
 
 def timeout_path(url: str) -> tuple[str, int, str | None]:
     """A statement cancelled by the role's statement_timeout inside an RPC reaches
-    private.raise_timeout (security invoker, H10a's issue-15 migration) in the RPC's exception
-    tail: run that path directly as `authenticated` (a real timeout takes seconds)."""
+    private.raise_timeout (security invoker) in the RPC's exception tail: run that path
+    directly as `authenticated` (tests/test_timeouts.py goes through a real timeout)."""
     with psycopg.connect(url, autocommit=True) as conn:
-        if conn.execute("select to_regprocedure('private.raise_timeout()')").fetchone()[0] is None:
-            return ("raise_timeout", 0, "absent")
         conn.execute("set role authenticated")
         try:
             conn.execute("select private.raise_timeout()")
@@ -177,20 +176,10 @@ def scenario(api: PostgREST, user: User, url: str) -> list[tuple[str, int, str |
     return out
 
 
-def expected_for(conn: psycopg.Connection, role: str) -> set[str]:
-    """EXPECTED, plus private.raise_timeout() for authenticated once the issue-15 migration
-    that creates it has landed."""
-    extra = set()
-    if role == "authenticated" and conn.execute(
-            "select to_regprocedure('private.raise_timeout()')").fetchone()[0] is not None:
-        extra.add("private.raise_timeout()")
-    return EXPECTED[role] | extra
-
-
 def test_api_roles_hold_exactly_the_needed_grants(grants_db: str) -> None:
     with psycopg.connect(grants_db, autocommit=True) as conn:
         for role in EXPECTED:
-            assert granted(conn, role) == expected_for(conn, role), role
+            assert granted(conn, role) == EXPECTED[role], role
             assert conn.execute("select has_schema_privilege(%s, 'private', 'usage')",
                                 (role,)).fetchone()[0]
             tables = conn.execute(
@@ -214,7 +203,7 @@ def test_each_grant_is_needed(grants_db: str) -> None:
         assert statuses["create_booking"] == 201 and statuses["cancel_booking"] < 300, baseline
         assert all(status < 500 for _, status, _ in baseline), baseline
         assert baseline[-2] == ("reraise internal", 0, "PGRST:True"), baseline
-        assert baseline[-1][2] in ("absent", "PGRST:True"), baseline
+        assert baseline[-1] == ("raise_timeout", 0, "PGRST:True"), baseline
         unneeded = []
         with psycopg.connect(grants_db, autocommit=True) as conn:
             candidates = [(role, f"function {fn}") for role in EXPECTED
