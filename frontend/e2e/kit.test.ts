@@ -63,6 +63,11 @@ describe('kit rpc over HTTP', () => {
     assert.equal(bad.error.fromContract, true)
     assert.equal(bad.error.kind, 'field')
 
+    // a missing required argument (the kit's types refuse it; a hand-made call can still send it)
+    const noTitle = await rpc(client, 'create_trip', {} as { title: string })
+    assert.equal(noTitle.error?.code, 'VALIDATION_FAILED')
+    assert.equal(noTitle.error?.field, 'title')
+
     const missing = await rpc(client, 'cancel_job', { job_id: randomUUID() })
     assert.equal(missing.error?.code, 'NOT_FOUND')
     assert.equal(missing.error?.type, 'not_found')

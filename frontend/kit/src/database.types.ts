@@ -311,10 +311,10 @@ export type Database = {
     }
     Functions: {
       cancel_booking: {
-        Args: { booking_id: string; idempotency_key?: string }
+        Args: { booking_id?: string; idempotency_key?: string }
         Returns: Json
       }
-      cancel_job: { Args: { job_id: string }; Returns: Json }
+      cancel_job: { Args: { job_id?: string }; Returns: Json }
       create_activity: {
         Args: {
           client_temp_id?: string
@@ -323,16 +323,16 @@ export type Database = {
           location?: string
           notes?: string
           starts_at?: string
-          title: string
-          trip_id: string
+          title?: string
+          trip_id?: string
         }
         Returns: Json
       }
       create_booking: {
         Args: {
-          check_in: string
-          check_out: string
-          hotel_id: string
+          check_in?: string
+          check_out?: string
+          hotel_id?: string
           idempotency_key?: string
         }
         Returns: Json
@@ -344,16 +344,16 @@ export type Database = {
           end_date?: string
           idempotency_key?: string
           start_date?: string
-          title: string
+          title?: string
         }
         Returns: Json
       }
       start_job: {
-        Args: { idempotency_key?: string; input: Json; job_type: string }
+        Args: { idempotency_key?: string; input?: Json; job_type?: string }
         Returns: Json
       }
       start_research: {
-        Args: { idempotency_key?: string; query: string }
+        Args: { idempotency_key?: string; query?: string }
         Returns: Json
       }
     }

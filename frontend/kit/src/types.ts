@@ -42,7 +42,26 @@ export interface BookingCancelled {
 }
 
 export type RpcName = keyof PublicSchema['Functions']
-export type RpcArgs<N extends RpcName> = PublicSchema['Functions'][N]['Args']
+type GeneratedArgs<N extends RpcName> = PublicSchema['Functions'][N]['Args']
+
+/**
+ * Arguments docs/api.md calls required. Every RPC argument has a SQL default (so a missing one
+ * answers 400 VALIDATION_FAILED naming it, not PostgREST's 404), which makes them all optional
+ * in the generated types; the kit makes them required again at compile time.
+ */
+export interface RequiredRpcArgs {
+  create_trip: 'title'
+  create_activity: 'trip_id' | 'title'
+  start_job: 'job_type' | 'input'
+  start_research: 'query'
+  cancel_job: 'job_id'
+  create_booking: 'hotel_id' | 'check_in' | 'check_out'
+  cancel_booking: 'booking_id'
+}
+type Strict<A, K extends PropertyKey> = Omit<A, K & keyof A> & { [P in K & keyof A]-?: Exclude<A[P], undefined> }
+export type RpcArgs<N extends RpcName> = N extends keyof RequiredRpcArgs
+  ? Strict<GeneratedArgs<N>, RequiredRpcArgs[N]>
+  : GeneratedArgs<N>
 
 /** What each RPC returns (the database says `jsonb`; docs/api.md says what is inside). */
 export interface RpcReturnMap {

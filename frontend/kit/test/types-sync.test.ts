@@ -16,3 +16,19 @@ describe('generated types', () => {
     }
   })
 })
+
+describe('RpcArgs keeps the documented required arguments required', () => {
+  it('compiles only with them (checked by tsc --noEmit)', async () => {
+    const { rpc } = await import('../src/rpc.js')
+    type Client = Parameters<typeof rpc>[0]
+    const typed = (client: Client) => {
+      void rpc(client, 'create_trip', { title: 'ok' })
+      // @ts-expect-error title is required by the kit even though the SQL has a default
+      void rpc(client, 'create_trip', { destination: 'Lisbon' })
+      // @ts-expect-error job_id is required
+      void rpc(client, 'cancel_job', {})
+      void rpc(client, 'create_booking', { hotel_id: 'h', check_in: '2027-01-01', check_out: '2027-01-02' })
+    }
+    expect(typeof typed).toBe('function')
+  })
+})
