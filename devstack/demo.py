@@ -20,10 +20,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import httpx
+from supabase import Client, create_client
 from supabase_auth.errors import AuthApiError
 
 from devstack.localapi import api_key
-from supabase import Client, create_client
 
 DEMO_EMAIL = "demo@wayfare.test"
 DEMO_PASSWORD = "wayfare-demo-password"  # noqa: S105 (a local demo account)

@@ -20,12 +20,12 @@ import httpx
 import jwt
 import psycopg
 import pytest
+from supabase import ClientOptions, create_client
 from supabase_auth import SyncGoTrueAdminAPI, SyncGoTrueClient
 from supabase_auth.errors import AuthApiError, AuthWeakPasswordError
 
 from devstack import tokens
 from devstack.auth.harness import AuthHandle, run_auth_standin
-from supabase import ClientOptions, create_client
 from tests.harness import databases
 from tests.harness.postgrest import PostgREST
 
