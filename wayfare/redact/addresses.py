@@ -115,6 +115,7 @@ _POSTCODE = (
     r"|\d{3}-\d{4}"  # Japan
     r"|\d{4}-\d{3}"  # Portugal
     r"|\d{2}-\d{3}(?![\w-])"  # Poland
+    r"|[A-Z]\d{4}[A-Z]{0,3}(?![\w])"  # Argentina
     r"|\d{3}\s\d{2}(?![\w])"  # Czechia, Slovakia, Sweden, Greece
     r"|\d{4})"  # AU, CH, AT, BE, DK...
 )
@@ -212,7 +213,9 @@ _GENERIC = lazy(
     rf"(?P<words>(?:(?:ul|al|os|pl|R|C|Av|Avda|Str|ulica|aleja|osiedle|plac|calle|rua|via)\.?"
     rf"[ \t]+|C/[ \t]*)?{_ANY_WORD}"
     rf"(?:[ \t]+(?:{_LINK_LOW}[ \t]+)*{_ANY_WORD}){{0,4}})"
-    rf"(?:[ \t]+(?:{_LINK_LOW}))?[ \t]+(?:n[º°o]\.?[ \t]*)?(?P<num>\d{{1,5}}[A-Za-z]?)\.?"
+    rf"(?:[ \t]+(?:(?P<type>gate|gata|gade|vei|vej|veg|utca|út|u\.|tie|katu|straße|strasse"
+    rf"|street|road|avenue)|{_LINK_LOW}))?"
+    rf"[ \t]+(?:n[º°o]\.?[ \t]*)?(?P<num>\d{{1,5}}[A-Za-z]?)\.?"
     rf"(?![\w]|[.,:/]\d|[ \t]*(?:%|°|€|\$|£|¥)){_NOT_QUANTITY}"
 )
 _STREET_WORD_END = lazy(rf"(?i:(?:{_GERMANIC_SUFFIX})$)")
@@ -271,10 +274,10 @@ def _generic(text: str) -> list[Finding]:
     for m in _GENERIC().finditer(text):
         words = m["words"].split()
         low = [w.lower() for w in words]
-        if any(w.rstrip(".") in _TRAVEL_WORDS for w in low) or any(
-            _CALENDAR_WORD().match(w) for w in words
-        ):
-            continue
+        postal = _POSTAL_AFTER().match(text, m.end())
+        travel = any(w.rstrip(".") in _TRAVEL_WORDS for w in low) or m["type"] == "gate"
+        if (travel and not postal) or any(_CALENDAR_WORD().match(w) for w in words):
+            continue  # "Terminal 2", "Gate 22" -- but "Karl Johans gate 22, 0159 Oslo"
         if any(w in _CAPITAL_FUNCTION for w in low) or m["num"].endswith("s"):
             continue  # "5 Musicians Of The 70s": a title, a decade
         num = m["num"]
@@ -286,6 +289,8 @@ def _generic(text: str) -> list[Finding]:
         strong = (
             (bool(m["lead"]) and start == m.start())
             or low[0] in _STREET_FIRST
+            or (m["type"] is not None and m["type"] != "gate")
+            or bool(postal)
             or any(_STREET_WORD_END().search(w) for w in low)
         )
         if not strong and not (
@@ -310,6 +315,7 @@ def _generic(text: str) -> list[Finding]:
 
 
 _STREET_TYPE_END = lazy(rf"(?:{_EN_TYPES}|St\.?|{_GERMANIC_SUFFIX}|gate|Greens?|Shoals?|Viaduct)$")
+_POSTAL_AFTER = lazy(rf",\s*(?:{_POSTCODE}),?\s+{_W}")
 _CAPITAL_FUNCTION = frozenset("of the and to a an in on for with at by from".split())
 _CALENDAR_WORD = lazy(_NOT_CALENDAR.replace("(?!", "(?=", 1))
 

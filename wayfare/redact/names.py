@@ -225,7 +225,7 @@ def _lower_known_name(text: str, pos: int) -> tuple[int, int] | None:
     end = words[0].start() + len(first)
     if len(words) > 1 and words[0][0] == first:
         second = words[1][0].strip(",.!?")
-        rank = surname_rank().get(second)
+        rank = surname_rank().get(second.replace("'", "").replace("\u2019", ""))
         if rank is not None and rank <= 30000 and second not in FUNCTION_WORDS | HARD_STOP:
             end = words[1].start() + len(second)
     return m.start(), end
