@@ -33,6 +33,8 @@ let server: ChildProcess
 let browser: Browser
 let page: Page
 let appUrl: string
+let email: string
+let tripsShown = 0
 const requested: string[] = []
 const consoleErrors: string[] = []
 
@@ -79,7 +81,7 @@ describe('the travel app in chromium', () => {
   it('signs up', async () => {
     await page.goto(appUrl)
     await page.getByRole('button', { name: 'Create an account' }).click()
-    const email = newEmail('browser')
+    email = newEmail('browser')
     await page.getByLabel('Email').fill(email)
     await page.getByLabel('Password').fill(PASSWORD)
     await page.getByRole('button', { name: 'Sign up' }).click()
@@ -172,7 +174,23 @@ describe('the travel app in chromium', () => {
     assert.match(text, /^Too many requests: try again in \d+ s\.$/)
     assert.ok((await alert.first().getByTestId('request-id').textContent())!.length >= 8)
     assert.equal(await page.locator('[data-id^="temp_"]').count(), 0, 'the refused trip was rolled back')
+    tripsShown = await page.getByTestId('trip').count()
+    assert.ok(tripsShown >= 2)
     await shot('07-rate-limited')
+  })
+
+  it('signs out and in again: the trips are there, with canonical ids only', async () => {
+    await page.getByRole('button', { name: 'Sign out' }).click()
+    await page.getByLabel('Email').fill(email)
+    await page.getByLabel('Password').fill(PASSWORD)
+    await page.getByRole('button', { name: 'Sign in' }).click()
+    await page.getByTestId('user-email').filter({ hasText: email }).waitFor()
+    const trip = page.getByTestId('trip').filter({ hasText: 'Lisbon long weekend' })
+    await trip.waitFor()
+    assert.match((await trip.getAttribute('data-id'))!, UUID)
+    assert.equal(await trip.getByTestId('activity').filter({ hasText: 'Tram 28' }).count(), 1)
+    assert.equal(await page.locator('[data-id^="temp_"]').count(), 0)
+    assert.equal(await page.getByTestId('trip').count(), tripsShown) // what was shown is what the server has
   })
 
   it('left no uncaught errors in the console but the expected ones', () => {
