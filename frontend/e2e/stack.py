@@ -156,7 +156,10 @@ def main(argv: list[str] | None = None) -> int:
         }
         print(json.dumps({"event": "frontend.stack.up", **{k: v for k, v in env.items()
                                                             if "KEY" not in k}}), flush=True)
-        return subprocess.run(command, env={**os.environ, **env}, check=False).returncode
+        code = subprocess.run(command, env={**os.environ, **env}, check=False).returncode
+        if code:
+            print(f"frontend e2e: failed; process logs in {args.logs}", file=sys.stderr)
+        return code
     return 1
 
 
