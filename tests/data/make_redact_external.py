@@ -83,12 +83,13 @@ NEGATIVES = [
 
 
 def _split(text: str) -> str:
-    return "heldout" if hashlib.sha1(text.encode()).digest()[0] % 2 else "tune"
+    digest = hashlib.sha1(text.encode(), usedforsecurity=False).digest()
+    return "heldout" if digest[0] % 2 else "tune"
 
 
 def _row(frame: str, kind: str | None, value: str, **extra: str) -> dict[str, object]:
-    before, _, after = frame.partition("{" + ("name" if kind == "NAME" else "address"
-                                               if kind == "ADDRESS" else "phone") + "}")  # fmt: skip
+    field = {"NAME": "name", "ADDRESS": "address"}.get(kind or "", "phone")
+    before, _, after = frame.partition("{" + field + "}")
     before = before.format(**extra)
     after = after.format(**extra)
     text = before + value + after
