@@ -1,6 +1,7 @@
 """The worker bounds its own waits (issue 15): a provider that never answers, and a database
 statement held up behind a lock, each end within their time limit, and the job goes on from its
-checkpoints. Real worker, AI fake and Postgres processes."""
+checkpoints; a Stripe call past its timeout is retried with the same idempotency key. Real
+worker, AI fake, Stripe double, web service and Postgres processes."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from devstack.openai_fake import FakeHandle, run_openai_fake
 from tests.harness import databases
 from tests.harness.postgrest import PostgREST
 from tests.harness.users import User, create_user
+from tests.test_payments_flow import make_stack
 from tests.worker_helpers import run_worker, wait_until
 
 pytestmark = pytest.mark.slow
@@ -139,3 +141,26 @@ def test_a_statement_held_up_by_a_lock_times_out_and_the_job_goes_on(
     steps = [line.split(" ", 4)[4] for line in trace.read_text().splitlines()
              if line.split(" ")[2] == job_id]
     assert len(steps) == len(set(steps)), "no step ran twice"
+
+
+def test_a_stripe_call_past_its_timeout_is_retried_with_the_same_key(
+        clones: databases.Clones) -> None:
+    """The double creates the PaymentIntent, then answers only after the worker's Stripe
+    timeout: the attempt fails, the retry replays the same idempotency key, and the booking
+    has exactly one PaymentIntent."""
+    with make_stack(clones) as stack:
+        stack.double.fail_next({"path_prefix": "/v1/payment_intents", "method": "POST",
+                                "mode": "delay", "when": "after", "seconds": 4})
+        stack.start_worker(STRIPE_TIMEOUT_S="1")
+        user = create_user(stack.db_url)
+        created = stack.book(user)
+        job = stack.wait_job(created["jobId"], timeout=30)
+        [pi] = stack.intents_for(created["id"])
+        assert stack.booking(created["id"])["payment_intent_id"] == pi["id"]
+        assert job["attempts"] >= 2
+        [(error,)] = stack.sql("select error from private.job_errors where job_id = %s "
+                               "order by id limit 1", created["jobId"])
+        assert "APIConnectionError" in error
+        keys = {r["idempotency_key"] for r in stack.double.requests(
+            method="POST", path_prefix="/v1/payment_intents")}
+        assert keys == {f"wayfare-booking-{created['id']}-create"}
