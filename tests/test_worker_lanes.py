@@ -69,6 +69,7 @@ def test_a_booking_gets_its_payment_intent_while_general_slots_are_full(
     for _ in range(3):  # each of several bookings, one after another
         seconds = intent_after_booking(lane_stack, payer, within=2.0)
         assert seconds is not None, f"no PaymentIntent within 2 s\n{worker.output()}"
+        print(f"PaymentIntent {seconds:.3f} s after create_booking, general slots full")
     # the long jobs were never pushed aside: still exactly the general slots busy
     processing = lane_stack.sql("select count(*) from public.jobs where status = 'processing' "
                                 "and type = 'demo.steps'")[0][0]
