@@ -77,6 +77,7 @@ class ChaosConfig:
     settle_timeout: float = 240.0
     seed: int | None = None
     keep: bool = False  # keep the cluster's directory and the logs
+    crash: bool = False  # restart Postgres with `-m immediate` (a crash) instead of `fast`
 
 
 @dataclass
@@ -153,9 +154,9 @@ class Cluster:
         subprocess.run([str(ROOT / "scripts/stack.sh"), "migrate", self.url], check=True,
                        cwd=ROOT, capture_output=True, timeout=300)
 
-    def restart(self) -> None:
-        subprocess.run([*self.pg_ctl, "-m", "fast", "-w", "restart"], check=True,
-                       capture_output=True, timeout=120)
+    def restart(self, crash: bool = False) -> None:
+        subprocess.run([*self.pg_ctl, "-m", "immediate" if crash else "fast", "-w", "restart"],
+                       check=True, capture_output=True, timeout=120)
 
     def stop(self) -> None:
         subprocess.run([*self.pg_ctl, "-m", "immediate", "stop"], capture_output=True,
@@ -467,7 +468,7 @@ class Run:
             if self.report.restarts == 0 and time.monotonic() >= restart_at:
                 self.db_down.set()
                 try:
-                    self.cluster.restart()
+                    self.cluster.restart(self.config.crash)
                 finally:
                     self.db_down.clear()
                 self.report.restarts += 1
@@ -488,7 +489,7 @@ class Run:
                 self.start_worker()
             self.workers = [w for w in self.workers if w.alive()]
         if self.report.restarts == 0:
-            self.cluster.restart()
+            self.cluster.restart(self.config.crash)
             self.report.restarts += 1
 
     def busy(self, workers: list[Proc]) -> list[Proc]:
@@ -694,13 +695,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--window", type=float, default=90.0, help="seconds of chaos")
     p.add_argument("--seed", type=int)
     p.add_argument("--keep", action="store_true", help="keep the cluster and logs")
+    p.add_argument("--crash", action="store_true",
+                   help="restart Postgres as after a crash (-m immediate), not a fast shutdown")
     args = p.parse_args(argv)
     why = Cluster.available()
     if why:
         print(f"chaos: cannot run: {why}", file=sys.stderr)
         return 2
     report = run_chaos(ChaosConfig(jobs=args.jobs, workers=args.workers, window=args.window,
-                                   seed=args.seed, keep=args.keep))
+                                   seed=args.seed, keep=args.keep, crash=args.crash))
     print("\n".join(["chaos run:", *report.lines()]))
     return 1 if report.anomalies else 0
 
