@@ -291,6 +291,7 @@ class LocalAPI:
         if self.home is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="wayfare-api-")
             self.home = Path(self._tmp.name)
+        self.home = Path(self.home).resolve()  # nginx reads paths against its prefix
         self.home.mkdir(parents=True, exist_ok=True)
         for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
             (self.home / "temp" / sub).mkdir(parents=True, exist_ok=True)
