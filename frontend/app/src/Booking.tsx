@@ -154,7 +154,8 @@ export default function Booking({ client, stripeTestMode }: { client: WayfareCli
             )
           ) : null}
           {booking.status === 'payment_pending' && !booking.client_secret ? <p>Preparing the payment…</p> : null}
-          {payMessage ? <p>{payMessage}</p> : null}
+          {payMessage && !FINAL.includes(booking.status) && booking.status !== 'paid' ? <p>{payMessage}</p> : null}
+          {booking.status === 'confirmed' ? <p>Confirmed: Stripe told us the payment succeeded.</p> : null}
         </div>
       ) : null}
     </section>
