@@ -398,12 +398,22 @@ _NO_NUMBER = lazy(
 )
 
 
+# Cheap gates in front of the slower patterns.
+_WORD_THEN_NUMBER = re.compile(r"[^\W\d_][.]?[ \t]+(?:n[º°o]\.?[ \t]*)?\d")
+_COMMA_POSTCODE = re.compile(r",\s*(?:[A-Z]?\d{2,5}|\d{3}\s\d{2})\b")
+_UNIT_WORD = re.compile(
+    r"(?i:apt|apartment|suite|ste\b|unit|flat|box|postfach|apartado|casella)|USN|USS|USC|[AFD]PO\b|PSC\b"
+)
+
+
 def detect_more(text: str, found: list[Finding]) -> list[Finding]:
     """Addresses of other countries, units, P.O. boxes and the lines after an address."""
-    more = _generic(text)
-    more += [Finding(PiiType.ADDRESS, m.start(), _trim(text, m.start(), m.end()))
-             for m in _NO_NUMBER().finditer(text)]  # fmt: skip
-    more += [Finding(PiiType.ADDRESS, m.start(), m.end()) for m in _UNIT_ALONE().finditer(text)]
+    more = _generic(text) if _WORD_THEN_NUMBER.search(text) else []
+    if _COMMA_POSTCODE.search(text):
+        more += [Finding(PiiType.ADDRESS, m.start(), _trim(text, m.start(), m.end()))
+                 for m in _NO_NUMBER().finditer(text)]  # fmt: skip
+    if _UNIT_WORD.search(text):
+        more += [Finding(PiiType.ADDRESS, m.start(), m.end()) for m in _UNIT_ALONE().finditer(text)]
     more += _after_unit(text, found + more)
     if "corner" in text or "Corner" in text:
         for m in _CORNER().finditer(text):

@@ -110,6 +110,8 @@ _COMPANION = (
     r"|(?:is|are|was|['\u2019]s)\s+under|under\s+the\s+name(?:\s+of)?|in\s+the\s+name\s+of"
     r"|on\s+behalf\s+of|registered\s+(?:to|under)|addressed\s+to|made\s+out\s+to|issued\s+to"
     r"|(?:add|adding|remove|removing)\s+passenger|tell|ask|remind|let|inform|notify|email|text"
+    r"|(?:was|is|were|be|are|am|i['\u2019]m|goes\s+by|go\s+by)\s+called|named|calls\s+me"
+    r"|(?:['\u2019]s|his|her|my|your|their|our)\s+name(?=[ \t]+[A-Z])"
 )
 _CUES = lazy(
     rf"(?:\b(?i:(?P<myname>{_MY_NAME})|(?P<label>{_LABEL})|(?P<intro>{_INTRO})"
@@ -134,6 +136,7 @@ _CUE_START = frozenset(
     accompanied along book reserved reserve seat upgrade cancel cancellation check-in checkin
     boarding transfer pickup pick itinerary reminder message note gift cake flowers is are was
     under in on registered addressed made issued add adding remove removing tell ask remind let
+    calls named goes go were be am
     inform notify email text mr mrs ms miss mx dr prof mme mlle sr sra srta herr frau señor
     señora señorita monsieur madame signor signora
     je mon me mi ich mein il ik mijn jag mitt jeg meu chamo-me nazywam mam jmenuji zovem benim
@@ -328,6 +331,8 @@ _MAY_PRECEDE = FUNCTION_WORDS | frozenset(
     """
     hi hello hey dear thanks thank cheers regards best sincerely welcome congrats
     congratulations sorry please ok okay sure yes no dinner lunch call email text ask tell
+    producer director editor author writer singer songwriter manager driver guide captain
+    doctor nurse professor chef agent officer ceo founder colleague partner host pilot
     """.split()
 )
 _ENGLISH_END = lazy(
