@@ -26,9 +26,8 @@ DETECTORS: dict[PiiType, Detector] = {
 }
 # Later passes look again only where a cue may have come closer: names by their cues alone (the
 # lexicon rules do not depend on what is around a name, so the first pass found those).
-# Addresses do not depend on cues before them, so they are not looked for again.
 AGAIN: dict[PiiType, Detector] = {
-    **{t: d for t, d in DETECTORS.items() if t is not PiiType.ADDRESS},
+    **DETECTORS,
     PiiType.NAME: partial(names.detect, lexicon=False),
 }
 # Every kind except e-mails and names needs at least one digit.
