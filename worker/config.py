@@ -69,7 +69,7 @@ def parser() -> argparse.ArgumentParser:
 def load(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None,
          ) -> WorkerConfig:
     args = parser().parse_args(argv)
-    settings = Settings.from_env(environ)
+    settings = Settings.from_env(environ, service="worker")
     env = os.environ if environ is None else environ
     concurrency = args.concurrency or int(_number(env, "WORKER_CONCURRENCY", 4, int))
     payment_slots = (args.payment_slots if args.payment_slots is not None

@@ -62,7 +62,7 @@ def stripe_client() -> stripe.StripeClient:
     global _stripe
     with _lock:
         if _stripe is None:
-            settings = Settings.from_env()
+            settings = Settings.from_env(service="worker")
             if not settings.stripe_api_key:
                 raise RetryableError("STRIPE_API_KEY is not set")
             _stripe = stripe.StripeClient(
