@@ -121,9 +121,6 @@ def fake() -> Iterator[FakeHandle]:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="needs the worker to mask values found in the job's "
-                   "own input wherever the model echoes them (requested of H10b/H11, "
-                   "/work/team/requests.md); remove this marker when it passes")
 def test_echoed_passport_and_name_never_reach_ai_logs(fresh_db_url: str,
                                                       fake: FakeHandle) -> None:
     fake.reset()

@@ -15,6 +15,7 @@ Provider outages and rate limits are retried by the job's backoff, keeping the c
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -26,7 +27,7 @@ from psycopg.types.json import Jsonb
 from wayfare.ai import AIConfig, make_provider
 from wayfare.ai.types import AIBadResponse, AIProviderError, ChatProvider, Completion
 from wayfare.logs import get_logger
-from wayfare.redact import redact
+from wayfare.redact import PiiType, find_pii, redact
 from worker.context import JobContext
 from worker.errors import PermanentError, RetryableError
 from worker.handlers import research_schema as schema
@@ -74,12 +75,44 @@ def messages(task: str, user_text: str) -> list[dict[str, str]]:
     return [{"role": "system", "content": SYSTEM[task]}, {"role": "user", "content": user_text}]
 
 
+KnownValue = tuple[re.Pattern[str], str]
+
+
+def known_values(text: str) -> list[KnownValue]:
+    """The personal data the redactor finds in the job's own input (where its cue is: "my name
+    is ...", "passport number ..."), as patterns for the same values anywhere else, whole words,
+    any case: a model that echoes them without the cue ("show C03005988 at the desk") must not
+    get them past the redactor into private.ai_logs. A name also word by word (3+ letters)."""
+    values: dict[str, str] = {}
+    for finding in find_pii(text):
+        value = text[finding.start:finding.end].strip()
+        if len(value) < 3:
+            continue
+        values[value] = finding.type.placeholder
+        if finding.type is PiiType.NAME:
+            for word in re.findall(r"[^\W\d_]{3,}", value):
+                values.setdefault(word, finding.type.placeholder)
+    return [(re.compile(r"(?<!\w)" + re.escape(v) + r"(?!\w)", re.IGNORECASE), placeholder)
+            for v, placeholder in sorted(values.items(), key=lambda kv: -len(kv[0]))]
+
+
+def mask_known(text: str, known: Sequence[KnownValue]) -> str:
+    for pattern, placeholder in known:
+        text = pattern.sub(placeholder, text)
+    return text
+
+
 class Calls:
     """Ask the model, validate, log each call; one per job run."""
 
     def __init__(self, ctx: JobContext, chat: ChatProvider) -> None:
         self.ctx = ctx
         self.chat = chat
+        self.known = known_values(str(ctx.input.get("query", "")))
+
+    def scrub(self, text: str) -> str:
+        """What may be kept of a text: the job's known values masked, then redacted."""
+        return redact(mask_known(text, self.known))
 
     def ask(self, task: str, step: str, user_text: str, parse: Callable[[Any], T]) -> T:
         prompt = messages(task, user_text)
@@ -109,8 +142,9 @@ class Calls:
     def _log(self, task: str, prompt: Sequence[dict[str, str]], completion: Completion | None,
              started: float, *, error: str | None = None, structured: Any = None,
              attempts: int | None = None) -> None:
-        """One private.ai_logs row; texts redacted here (the database keeps them only with
-        the user's consent, and refuses any that still hold an email or a card number)."""
+        """One private.ai_logs row; texts redacted here, the values found in the job's input
+        masked wherever they recur (the database keeps texts only with the user's consent, and
+        refuses any that still hold an email, a card number, ...)."""
         prompt_text = "\n\n".join(m["content"] for m in prompt)
         row = {
             "user_id": self.ctx.user_id, "job_id": self.ctx.job_id,
@@ -118,9 +152,9 @@ class Calls:
             "provider": completion.provider if completion else self.chat.provider,
             "model": (completion.model if completion else None) or "unknown",
             "purpose": f"research.{task}",
-            "prompt": redact(prompt_text),
-            "response": redact(completion.text) if completion else None,
-            "structured": Jsonb(json.loads(redact(json.dumps(structured))))
+            "prompt": self.scrub(prompt_text),
+            "response": self.scrub(completion.text) if completion else None,
+            "structured": Jsonb(json.loads(self.scrub(json.dumps(structured, ensure_ascii=False))))
             if structured is not None else None,
             "usage": Jsonb({
                 "prompt_tokens": completion.prompt_tokens if completion else 0,
