@@ -263,3 +263,16 @@ def test_leases_the_worker_never_received_are_given_back() -> None:
     worker._claims_in_flight = 1
     worker._release_orphans()
     assert len(released) == 1
+
+
+def test_values_from_the_query_are_masked_wherever_they_are_echoed() -> None:
+    from wayfare.redact import redact
+    from worker.handlers.research import known_values, mask_known
+
+    known = known_values("My name is Maria Gonzalez and my passport number is C03005988.")
+    echo = "maria GONZALEZ: show c03005988 at the desk; Santa Mariana, Gonzalezville, C030059881"
+    assert mask_known("Gonzalez and maria", known) == "[NAME] and [NAME]"
+    assert mask_known(echo, known) == (
+        "[NAME]: show [PASSPORT] at the desk; Santa Mariana, Gonzalezville, C030059881")
+    assert "C03005988" not in redact(mask_known(echo, known))
+    assert known_values("Three days in Lisbon with kids") == []

@@ -7,8 +7,10 @@ has already answered. Progress: 10 % after the plan, then evenly per sub-questio
 
 Every provider call is logged once in private.ai_logs through private.log_ai_call: usage and
 timing always; prompt and response only redacted, and only when the user's profile consents
-(`redacted`). Outbound prompts are redacted too unless AI_REDACT_OUTBOUND=false. A malformed
-answer is asked again (MAX_ASKS per step); then the job fails with a user-safe message.
+(`redacted`); values the redactor finds in the query itself (a name, a passport number) are
+masked wherever the model echoes them without their cue. Outbound prompts are redacted too
+unless AI_REDACT_OUTBOUND=false. A malformed answer is asked again (MAX_ASKS per step); then
+the job fails with a user-safe message.
 Provider outages and rate limits are retried by the job's backoff, keeping the checkpoints.
 """
 
