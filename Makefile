@@ -59,6 +59,7 @@ test: deps db
 	@scripts/lint.sh
 	@scripts/pgtap.sh
 	@scripts/pytest.sh
+	@scripts/frontend.sh test
 
 run: deps db
 	@scripts/run.sh

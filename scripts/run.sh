@@ -33,8 +33,8 @@ start() {  # start NAME COMMAND...: a background process logging to .local/logs/
   pids+=($!)
 }
 
-wait_http() {  # wait_http URL: up to 20 s
-  for _ in $(seq 1 100); do
+wait_http() {  # wait_http URL [SECONDS]: up to 20 s by default
+  for _ in $(seq 1 $(( ${2:-20} * 5 ))); do
     curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
     sleep 0.2
   done
@@ -78,12 +78,16 @@ DEMO_TOKEN="$("$PY" -m devstack.auth create-user "$DEMO_EMAIL" --password "$DEMO
 start web "$PY" -m webhook
 wait_http "http://127.0.0.1:$PORT/healthz"
 start worker "$PY" -m worker
+: "${FRONTEND_PORT:=5173}"
+start frontend scripts/frontend.sh serve  # the travel app (frontend/app), built when needed
+wait_http "http://127.0.0.1:$FRONTEND_PORT/config.json" 180
 
 stripe_where="${STRIPE_API_BASE:-the Stripe API}"
 ai_where="${AI_BASE_URL:-the offline provider, not a model: set AI_BASE_URL for a real one}"
 cat <<MSG
 
 Wayfare is up.
+  travel app     http://127.0.0.1:$FRONTEND_PORT   (frontend/app: sign up, plan, research, book)
   Supabase API   $SUPABASE_URL   (/rest/v1 real PostgREST 12.0.2, /auth/v1 local Auth stand-in)
   anon key       SUPABASE_ANON_KEY=$SUPABASE_ANON_KEY
   service key    SUPABASE_SERVICE_ROLE_KEY=$SUPABASE_SERVICE_ROLE_KEY  (server side only)
@@ -95,7 +99,7 @@ Wayfare is up.
   Stripe         $stripe_where
   AI provider    $ai_where
   mail           $mail_where
-  logs           $LOGS/{api,web,worker,stripe-double}.log (JSON lines), .local/api/ (gateway, PostgREST)
+  logs           $LOGS/{api,web,worker,stripe-double,frontend}.log (JSON lines), .local/api/ (gateway, PostgREST)
 
 supabase-js, as printed (npm i @supabase/supabase-js):
   import { createClient } from '@supabase/supabase-js'
