@@ -23,6 +23,7 @@ case "${1:-check}" in
     mkdir -p "$(dirname "$OUT")"
     mv "$generated" "$OUT"
     echo "wrote $OUT"
+    scripts/frontend.sh types  # the kit ships its own copy (npm-installable on its own)
     ;;
   check)
     if ! diff -u "$OUT" "$generated" >/tmp/wayfare-types.diff; then
