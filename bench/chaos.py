@@ -51,6 +51,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from devstack.processes import stop_process
+from devstack.smtp_sink import SmtpSink
 from devstack.stripe_double_harness import StripeDoubleHandle, start_stripe_double
 from devstack.stripe_double_webhooks import sign
 
@@ -59,7 +60,7 @@ PG_BIN = Path("/usr/lib/postgresql/15/bin")
 PARIS_HOTEL = "985c87ec-1d28-4b09-ac8c-3484ea1965c4"
 FINAL = ("completed", "failed", "cancelled")
 TYPES = ("demo.noop", "demo.steps", "demo.fail", "ai.research", "payment.create_intent",
-         "payment.cancel", "payment.refund", "booking.confirm")
+         "payment.cancel", "payment.refund", "booking.confirm", "email.send")
 WEBHOOK_SECRET = "whsec_chaos_" + uuid.uuid4().hex
 STRIPE_KEY = "sk_test_chaos_" + uuid.uuid4().hex
 LEASE_GRACE_SECONDS = 10  # a lease this long past its end, with workers recovering every 1 s
@@ -94,13 +95,14 @@ class ChaosReport:
     interrupted: int = 0  # jobs whose worker was killed while it ran them (lease expired)
     resumed: int = 0  # jobs completed on a later attempt than their first
     log_lines: int = 0
+    emails: int = 0
     seconds: float = 0.0
     anomalies: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         statuses = ", ".join(f"{k} {v}" for k, v in sorted(self.by_status.items()))
         return [
-            f"jobs: {self.jobs} ({statuses}); bookings: {self.bookings}",
+            f"jobs: {self.jobs} ({statuses}); bookings: {self.bookings}; emails: {self.emails}",
             f"workers started: {self.workers_started}; kills: {self.sigkills + self.sigterms} "
             f"(SIGKILL {self.sigkills}, SIGTERM {self.sigterms}); Postgres restarts: "
             f"{self.restarts}",
@@ -204,6 +206,7 @@ class Run:
         self.all_workers: list[Proc] = []
         self.web: Proc | None = None
         self.double: StripeDoubleHandle | None = None
+        self.smtp: SmtpSink | None = None
         self.users: list[tuple[str, str]] = []  # (id, email)
         self.secrets: set[str] = {WEBHOOK_SECRET, STRIPE_KEY}
         self.pii: set[str] = set()
@@ -264,6 +267,7 @@ class Run:
                              (user_id, email, Jsonb({"provider": "email"})))
                 self.users.append((user_id, email))
                 self.pii.add(email)
+        self.smtp = SmtpSink(self.home / "mail").start()
         self.double = start_stripe_double(
             webhook_url=f"http://127.0.0.1:{self.web_port}/webhooks/stripe",
             webhook_secret=WEBHOOK_SECRET, webhook_retries=30, webhook_retry_delay=0.5)
@@ -289,7 +293,7 @@ class Run:
         env.update({"WORKER_TYPES": ",".join(TYPES), "WORKER_POLL_INTERVAL": "0.5",
                     "WORKER_RECOVER_INTERVAL": "1", "WORKER_SHUTDOWN_TIMEOUT": "3",
                     "STRIPE_API_KEY": STRIPE_KEY, "STRIPE_API_BASE": self.double.url,
-                    "AI_BASE_URL": ""})
+                    "AI_BASE_URL": "", "SMTP_URL": self.smtp.url if self.smtp else ""})
         n = len(self.all_workers)
         worker = Proc(f"worker-{n}", [sys.executable, "-m", "worker"], env,
                       self.home / f"worker-{n}.log")
@@ -594,6 +598,16 @@ class Run:
             if n > 1 or (b["plan"] == "refund") != (n == 1):
                 self.anomaly(f"booking {booking_id} ({b['plan']}): {n} refunds")
         self.secrets.update(pi["client_secret"] for pi in intents if pi.get("client_secret"))
+        # booking emails: each outbox row sent, at least once and at most twice (a worker
+        # killed between sending and recording it sends again), always with its Message-ID
+        if self.smtp is not None:
+            ids = Counter(str(m["Message-ID"]) for m in self.smtp.messages())
+            r.emails = sum(ids.values())
+            for dedupe_key, status in self.sql("select dedupe_key, status "
+                                               "from private.email_outbox"):
+                sent = sum(n for mid, n in ids.items() if f"<{dedupe_key}@" in mid)
+                if status != "sent" or not 1 <= sent <= 2:
+                    self.anomaly(f"email {dedupe_key}: {status}, sent {sent} times")
         # the logs
         needles = sorted(self.secrets | self.pii | {"4111 1111 1111 1111", "4111111111111111"})
         for proc in [*self.all_workers, *([self.web] if self.web else [])]:
@@ -625,6 +639,8 @@ class Run:
         self.sql("insert into private.job_leases (job_id, worker_id, attempt, lease_seconds, "
                  "locked_until) values (%s, 'ghost:1:x', 1, 5, now() - interval '1 minute')",
                  other)
+        self.sql("update private.email_outbox set status = 'pending' "
+                 "where id = (select id from private.email_outbox limit 1)")
         booking_id = next(iter(self.bookings))
         self.double.stripe_client(STRIPE_KEY).v1.payment_intents.create(params={
             "amount": 100, "currency": "eur", "metadata": {"booking_id": booking_id}})
@@ -665,6 +681,8 @@ class Run:
                 self.web.stop()
             if self.double:
                 self.double.stop()
+            if self.smtp:
+                self.smtp.stop()
             self.cluster.stop()
         report.seconds = time.monotonic() - started
         return report
