@@ -41,6 +41,6 @@ def test_small_chaos_run_has_no_anomalies() -> None:
     assert "past its lease" in found and "leases left" in found, found
     assert "jobs still processing" in found, found
     assert "2 PaymentIntents" in found, found
-    assert "email " in found and ": pending, sent 1 times" in found, found
+    assert "email " in found and ": pending, sent " in found, found
     assert "worker-0 log line" in found and "holds PII" in found, found
     assert "web log line" in found and "holds a secret" in found, found
