@@ -510,10 +510,14 @@ def echo_names(text: str, found: list[Finding]) -> list[Finding]:
     }
     if not words:
         return []
-    pattern = re.compile(
-        r"(?<![\w'\u2019-])(?:" + "|".join(map(re.escape, sorted(words))) + r")(?![\w]|-\w)"
-    )
-    return [Finding(PiiType.NAME, m.start(), m.end()) for m in pattern.finditer(text)]
+    return [
+        Finding(PiiType.NAME, m.start(), m.end())
+        for m in _ANY_CAP_WORD().finditer(text)
+        if m[0] in words
+    ]
+
+
+_ANY_CAP_WORD = lazy(rf"(?<![\w'\u2019-]){CAP_WORD}(?![\w]|-\w)")
 
 
 _LIST_NEXT = lazy(
