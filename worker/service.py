@@ -29,6 +29,8 @@ import queue
 import threading
 import time
 
+import psycopg
+
 from wayfare.logs import get_logger
 from worker.completions import Completions
 from worker.config import WorkerConfig
@@ -288,7 +290,13 @@ class Worker:
                 return  # next time round
             self._fenced = True
         try:
-            held = self.store.held()
+            try:
+                held = self.store.held()
+            except psycopg.errors.UndefinedFunction:  # a database without held_jobs yet
+                log.warning("worker.lost_claims_unchecked", reason="no private.held_jobs")
+                self._orphans_suspected = False
+                self._next_orphan_check = float("inf")
+                return
             orphans = [(job_id, attempt) for job_id, attempt in held
                        if (item := self.inflight.get(job_id)) is None
                        or item.job.attempt != attempt]
