@@ -395,6 +395,26 @@ def _is_name(kinds: list[str], words: list[str], sentence_start: bool) -> bool:
     return False
 
 
+# What a person does right after their name: "Jansje Zwarts will be talking", "Dmitar Ruedl
+# listed his top 20", "Quarantino Marcelo, the pilot, said".
+_PERSON_VERB_AFTER = lazy(
+    r"(?:['\u2019]s[ \t]+(?:killers?|wife|husband|son|daughter|mother|father|family|friend"
+    r"|house|car|office|kid|brother|sister)\b"
+    r"|[ \t]+(?:said|says|told|asked|wrote|listed|spent|lives|lived"
+    r"|works|worked|joined|left|arrived|booked|paid|called|emailed|texted|sent|thinks|thought"
+    r"|wants|wanted|needs|needed|went|came|flew|flies|travels|travelled|traveled|shouted"
+    r"|began|started|speaks|spoke|will[ \t]+be[ \t]+(?:talking|speaking|joining|travell?ing))\b"
+    r"|,[ \t]+the[ \t]+[a-z])"
+)
+
+
+def _two_words_then_verb(kinds: list[str], words: list[str]) -> bool:
+    """Two or three capitalised words with no known place/word among them, none shaped like
+    English prose: a name when a person's verb follows (see _PERSON_VERB_AFTER)."""
+    core = [w for w, k in zip(words, kinds, strict=True) if k != "I"]
+    return 2 <= len(core) <= 3 and not any(_ENGLISH_END().search(w.lower()) for w in core)
+
+
 def _sentence_start(text: str, pos: int) -> bool:
     i = pos - 1
     while i >= 0 and text[i] in " \t\"'(\u201c>*-":
@@ -436,7 +456,11 @@ def lexicon_names(text: str) -> list[Finding]:
                 continue
             if " ".join(m[0].split()).lower() in _NAMESAKES:
                 break
-            if _is_name(kinds[i:j], [w[0] for w in chunk], _sentence_start(text, chunk[0].start())):
+            ws = [w[0] for w in chunk]
+            if _is_name(kinds[i:j], ws, _sentence_start(text, chunk[0].start())) or (
+                _two_words_then_verb(kinds[i:j], ws)
+                and _PERSON_VERB_AFTER().match(text, chunk[-1].end())
+            ):
                 found.append(Finding(PiiType.NAME, chunk[0].start(), chunk[-1].end()))
             i = j
     if found and ("," in text or " and " in text):
