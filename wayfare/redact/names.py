@@ -77,6 +77,10 @@ _LABEL = (
     r"|account\s+holder|occupant|attendee|adult|child|infant)"
     r"\s*(?:\d{1,2}|#\d{1,2})?\s*(?:[:=\-\u2013]|\s(?:is|are|will\s+be)\b)"
     r"|account\s+holder|card\s*holder|beneficiary"
+    # a question for the name and its answer: "What's your name? Ana", "... name on the
+    # account? User: Guilherme Alves"
+    r"|what['\u2019]?s\s+(?:your|the|his|her|their)\s+(?:full\s+|first\s+|last\s+|sur|family\s+)?"
+    r"name(?:\s+on\s+the\s+\w+)?\s*\?(?:\s*(?:user|customer|guest|client|caller|me|a)\s*:)?"
     r"|contact\s+person(?:\s+\w+){0,3}\s*[:=]"
     r"|(?:(?:booking|booked|reservation|table|room|tickets?)\s+)?for\s+(?:one|two|three|four|five"
     r"|six|\d)(?:\s+(?:people|persons|adults|guests|pax"
@@ -107,7 +111,7 @@ _COMPANION = (
     r"|room|upgrade|cancel|cancellation|check-?in|boarding\s+pass(?:es)?|transfer|pickup"
     r"|pick\s+up|itinerary|reminder|table|message|note|gift|cake|flowers)\s+(?:is\s+|was\s+"
     r"|are\s+)?(?:for|under)"
-    r"|(?:is|are|was|['\u2019]s)\s+under|under\s+the\s+name(?:\s+of)?|in\s+the\s+name\s+of"
+    r"|(?:is|are|was|['\u2019]s|it['\u2019]s|it\s+is)\s+under|under\s+the\s+name(?:\s+of)?|in\s+the\s+name\s+of"
     r"|on\s+behalf\s+of|registered\s+(?:to|under)|addressed\s+to|made\s+out\s+to|issued\s+to"
     r"|(?:add|adding|remove|removing)\s+passenger|tell|ask|remind|let|inform|notify|email|text"
     r"|(?:was|is|were|be|are|am|i['\u2019]m|goes\s+by|go\s+by)\s+called|named|calls\s+me"
@@ -125,6 +129,7 @@ _CUES = lazy(
 # detect() only tries _CUES.match where a word from this set starts. Keep in sync with the cues.
 _CUE_START = frozenset(
     """
+    what's what\u2019s what
     my his her our their name names i i'm i\u2019m full first last given sur family guest guests
     passenger passengers
     traveller travellers traveler travelers contact holder cardholder booker lead main primary
