@@ -51,7 +51,7 @@ _EN_WORD = rf"{_NOT_CALENDAR}(?:{_WL}|[A-Z]\.?|\d{{1,3}}(?:st|nd|rd|th))\s+"
 # A street name is required before the type, so "5 St Pancras", "2 Dr. Smith" and "1 Plaza"
 # are not streets.
 _NUMBER_FIRST_EN = (
-    rf"{_NUM}\s+(?:{_EN_WORD}){{1,4}}(?:{_EN_TYPES}|St|Dr)\b\.?"
+    rf"{_NUM}\s+(?:{_EN_WORD}){{1,4}}(?:{_EN_TYPES}|St|Dr|Str)\b\.?"
     rf"(?:\s+{_DIRECTION})?"
 )
 _NUMBER_FIRST_EN_BARE = rf"{_NUM}\s+Broadway\b"
