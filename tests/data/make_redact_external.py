@@ -29,6 +29,9 @@ from pathlib import Path
 
 OUT = Path(__file__).with_name("redact_external.jsonl")
 SEED = 11
+# The committed file was made with these versions; others may draw other values.
+FAKER_VERSION = "40.63.0"
+PHONENUMBERS_VERSION = "9.0.43"
 
 # locale -> (frames with {name}, frames with {address}, frames with {phone})
 FRAMES: dict[str, tuple[list[str], list[str], list[str]]] = {
