@@ -108,6 +108,7 @@ _UNIT = (
     r"|dept|bloco|casa|torre)\b\.?|\#)\s*\#?\s*[\dA-Za-z][\w\-]{0,4}(?:[º°ª])?)?"
 )
 _POSTCODE = (
+    r"(?:(?:[A-Z]{1,2}-(?=\d{4}))?"  # a country prefix: "H-1494", "D-10115", "CH-8001"
     r"(?:\d{5}(?:-\d{4})?"  # US ZIP(+4), FR, DE, ES, IT
     r"|[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}"  # UK
     r"|[A-Z]\d[A-Z]\s?\d[A-Z]\d"  # Canada
@@ -117,10 +118,15 @@ _POSTCODE = (
     r"|\d{2}-\d{3}(?![\w-])"  # Poland
     r"|[A-Z]\d{4}[A-Z]{0,3}(?![\w])"  # Argentina
     r"|\d{3}\s\d{2}(?![\w])"  # Czechia, Slovakia, Sweden, Greece
-    r"|\d{4})"  # AU, CH, AT, BE, DK...
+    r"|[AC-FHKNPRTV-Y]\d{2}\s?[AC-FHKNPRTV-Y0-9]{4}(?![\w])"  # Ireland (Eircode)
+    r"|\d{4}))"  # AU, CH, AT, BE, DK...
 )
 _STATE = r"(?:[A-Z]{2,3})"
-_CITY = rf"{_W}(?:[ \-](?:{_NAME_LINK}[ \-])?{_W}){{0,3}}(?:\s*\([A-Z]{{2}}\))?"
+_CITY_LINK = (
+    r"(?:de|du|des|la|le|les|l['\u2019]|d['\u2019]|of|the|y|e|da|do|dos|das|di|del|della|van"
+    r"|von|den|der|los|las|el|sur|am|an|im|upon|on)"
+)
+_CITY = rf"{_W}(?:[ \-](?:{_CITY_LINK}[ \-])?{_W}){{0,3}}(?:\s*\([A-Z]{{2}}\))?"
 # ", 28013 Madrid" / ", London NW1 6XE" / ", Washington, DC 20500" / ", Sydney NSW 2000" / ", Paris"
 _TAIL = (
     rf"(?:,?\s+{_POSTCODE},?\s+{_CITY}"
@@ -215,7 +221,7 @@ _GENERIC = lazy(
     rf"(?:[ \t]+(?:{_LINK_LOW}[ \t]+)*{_ANY_WORD}){{0,4}})"
     rf"(?:[ \t]+(?:(?P<type>gate|gata|gade|vei|vej|veg|utca|út|u\.|tie|katu|straße|strasse"
     rf"|street|road|avenue)|{_LINK_LOW}))?"
-    rf"[ \t]+(?:n[º°o]\.?[ \t]*)?(?P<num>\d{{1,5}}[A-Za-z]?)\.?"
+    rf"[ \t]+(?:n[º°o]\.?[ \t]*)?(?P<num>\d{{1,5}}(?:[-/]\d{{1,5}})?[A-Za-z]?)\.?"
     rf"(?![\w]|[.,:/]\d|[ \t]*(?:%|°|€|\$|£|¥)){_NOT_QUANTITY}"
 )
 _STREET_WORD_END = lazy(rf"(?i:(?:{_GERMANIC_SUFFIX})$)")
