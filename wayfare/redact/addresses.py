@@ -130,16 +130,21 @@ _CITY = rf"{_W}(?:[ \-](?:{_CITY_LINK}[ \-])?{_W}){{0,3}}(?:\s*\([A-Z]{{2}}\))?"
 # ", 28013 Madrid" / ", London NW1 6XE" / ", Washington, DC 20500" / ", Sydney NSW 2000" / ", Paris"
 _TAIL = (
     rf"(?:,?\s+{_POSTCODE},?\s+{_CITY}"
-    rf"|,\s*{_CITY}(?:,?\s+{_STATE})?(?:,?\s+{_POSTCODE})?(?![\w])"
+    rf"|,\s*{_CITY}(?:,?\s+{_STATE})?(?:(?:,?\s+|-){_POSTCODE}|-\d{{6}})?(?![\w])"
     rf"|,?\s+{_POSTCODE}(?![\w]))?"
 )
 # Japanese block addresses: "1-1-2 Oshiage, Sumida-ku" (the ward/city suffix is required).
 _JAPANESE = (
     rf"\d{{1,2}}-\d{{1,2}}(?:-\d{{1,3}})?\s+{_W},\s+[{UP}][{LOW}]+-(?:ku|shi|cho|machi|gun|mura)\b"
 )
+# Indian addresses: "19, Madan Ganj", "63 Shastri Nagar", "12B, MG Marg" (a locality word).
+_INDIAN = (
+    rf"\d{{1,5}}[A-Z]?,?\s+(?:{_W}\s+){{1,3}}(?:Nagar|Ganj|Marg|Colony|Chowk|Bagh|Vihar"
+    r"|Enclave|Puram|Layout|Halli|Peth|Wadi|Pada|Path|Gali|Mohalla|Bazar|Bazaar|Sector)\b"
+)
 _STREET = (
     rf"(?:{_NUMBER_FIRST_EN}|{_NUMBER_FIRST_EN_BARE}|{_NUMBER_FIRST_FR}|{_TYPE_FIRST}|{_GERMANIC}"
-    rf"|{_JAPANESE})"
+    rf"|{_JAPANESE}|{_INDIAN})"
 )
 _ADDRESS = lazy(rf"(?<![\w.,/:$€£¥#+-])(?:{_STREET}){_UNIT}{_TAIL}")
 # A house number that looks like a year (1900-2099) needs an address cue right before it:
