@@ -1,7 +1,8 @@
 # Wayfare. `make run` sets up everything and runs it; `make test` sets up and runs every test.
 # Every target installs what it is missing and is safe to repeat. DATABASE_URL is honoured.
 SHELL := /bin/bash
-export DATABASE_URL ?= postgresql://postgres:postgres@127.0.0.1:54322/postgres
+# DATABASE_URL follows WAYFARE_PG_PORT (the local cluster's port) unless it is exported
+export DATABASE_URL ?= postgresql://postgres:postgres@127.0.0.1:$(or $(WAYFARE_PG_PORT),54322)/postgres
 VENV := .venv
 PY := $(VENV)/bin/python
 STACK := scripts/stack.sh
@@ -32,7 +33,7 @@ db-stop:
 	@$(STACK) db-stop
 
 db-reset:
-	@$(STACK) db-reset
+	@$(STACK) db-reset $(if $(FORCE),--force)
 
 api: deps db
 	@$(STACK) api

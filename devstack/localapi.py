@@ -392,7 +392,8 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run PostgREST, the Auth stand-in and the gateway")
     serve.add_argument("--database-url", default=os.environ.get(
-        "DATABASE_URL", "postgresql://postgres:postgres@127.0.0.1:54322/postgres"))
+        "DATABASE_URL", "postgresql://postgres:postgres@127.0.0.1:"
+        f"{os.environ.get('WAYFARE_PG_PORT') or 54322}/postgres"))
     serve.add_argument("--port", type=int, default=int(os.environ.get(
         "WAYFARE_API_PORT", DEFAULT_PORT)))
     serve.add_argument("--home", type=Path, default=ROOT / ".local" / "api")

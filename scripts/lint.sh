@@ -3,7 +3,7 @@
 # (supabase db lint), the security advisor (scripts/advisor.sql).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-: "${DATABASE_URL:=postgresql://postgres:postgres@127.0.0.1:54322/postgres}"
+: "${DATABASE_URL:=postgresql://postgres:postgres@127.0.0.1:${WAYFARE_PG_PORT:-54322}/postgres}"
 echo "== ruff"
 .venv/bin/ruff check .
 echo "== sqlfluff"

@@ -2,7 +2,7 @@
 # pgTAP: a fresh database made by compat + `supabase db push`, the helpers, then pg_prove.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-: "${DATABASE_URL:=postgresql://postgres:postgres@127.0.0.1:54322/postgres}"
+: "${DATABASE_URL:=postgresql://postgres:postgres@127.0.0.1:${WAYFARE_PG_PORT:-54322}/postgres}"
 db="wayfare_pgtap_$$"
 url="${DATABASE_URL%/*}/$db"
 PGOPTIONS="-c client_min_messages=warning" psql "$DATABASE_URL" -qX -v ON_ERROR_STOP=1 \

@@ -10,7 +10,13 @@ $reset$;
 drop schema if exists public cascade;
 drop schema if exists private cascade;
 drop schema if exists supabase_migrations cascade;
-delete from auth.users;
+do $users$
+begin
+    if to_regclass('auth.users') is not null then
+        delete from auth.users;
+    end if;
+end
+$users$;
 create schema public;
 grant usage on schema public to anon;
 grant usage on schema public to authenticated;

@@ -5,8 +5,11 @@
 # demo over HTTP and show a live view. Ctrl-C stops the processes (the database keeps running).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-[ -f .env ] && set -a && . ./.env && set +a
-: "${DATABASE_URL:=postgresql://postgres:postgres@127.0.0.1:54322/postgres}"
+PY=.venv/bin/python
+# .env fills in only what the real environment lacks (the rule of the Python processes)
+ENV_FILE="${WAYFARE_ENV_FILE:-.env}"
+if [ -f "$ENV_FILE" ]; then eval "$("$PY" scripts/envfile.py "$ENV_FILE")"; fi
+: "${DATABASE_URL:=postgresql://postgres:postgres@127.0.0.1:${WAYFARE_PG_PORT:-54322}/postgres}"
 : "${PORT:=8000}"
 : "${STRIPE_DOUBLE_PORT:=12111}"
 : "${WAYFARE_API_PORT:=54321}"
@@ -14,7 +17,12 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # The local stack's JWT secret (Supabase's well-known local one): never in production.
 : "${SUPABASE_JWT_SECRET:=super-secret-jwt-token-with-at-least-32-characters-long}"
 export DATABASE_URL PORT SUPABASE_URL SUPABASE_JWT_SECRET
-PY=.venv/bin/python
+if [ "${1:-}" = config ]; then  # `scripts/run.sh config`: the settings it would run with
+  for v in DATABASE_URL PORT SUPABASE_URL WAYFARE_API_PORT STRIPE_DOUBLE_PORT; do
+    printf '%s=%s\n' "$v" "$(printf '%s' "${!v}" | sed -E 's#(//[^:/@]*):[^@/]*@#\1:***@#')"
+  done
+  exit 0
+fi
 LOGS=.local/logs
 mkdir -p "$LOGS"
 pids=()

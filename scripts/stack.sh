@@ -2,7 +2,10 @@
 # Wayfare's local stack: install what is missing, run a Postgres 15 cluster the project owns,
 # apply the Supabase compat layer and push the migrations with the pinned Supabase CLI.
 # Every subcommand is idempotent.
-# Usage: scripts/stack.sh {deps|db|db-stop|db-reset|api|api-stop|migrate|url|home}
+# Usage: scripts/stack.sh {deps|db|db-stop|db-reset [--force]|api|api-stop|migrate|url|home}
+# Settings: WAYFARE_PG_PORT (54322; DATABASE_URL's default follows it), WAYFARE_PG_HOME (the
+# cluster's directory), WAYFARE_API_PORT (54321), WAYFARE_ALLOW_FOREIGN_DB=1 (migrate/reset a
+# database that is not this project's local cluster). A refusal exits 77.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -32,6 +35,28 @@ cluster_home() {
     echo "/var/lib/postgresql/wayfare-$(printf '%s' "$ROOT" | sha1sum | cut -c1-10)"
   fi
 }
+
+# Only the project's own cluster (the one in $(cluster_home)/data) is migrated or reset
+# without being told: anything else needs WAYFARE_ALLOW_FOREIGN_DB=1 (or `db-reset --force`).
+redact_url() { printf '%s' "$1" | sed -E 's#(//[^:/@]*):[^@/]*@#\1:***@#'; }
+data_dir_of() {  # the data directory of the server behind URL $1 ("" when unknown)
+  PGCONNECT_TIMEOUT=5 psql "$1" -AtqX -c "select current_setting('data_directory')" 2>/dev/null || true
+}
+is_own_cluster() {  # is URL $1 served by the project's own cluster?
+  local dir; dir="$(data_dir_of "$1")"
+  [ -n "$dir" ] && [ "$(realpath -m "$dir")" = "$(realpath -m "$(cluster_home)/data")" ]
+}
+require_own() {  # require_own URL WHAT: refuse WHAT on a database that is not ours
+  local url="$1" what="$2" dir
+  if [ "${WAYFARE_ALLOW_FOREIGN_DB:-}" = 1 ]; then return; fi
+  is_own_cluster "$url" && return
+  dir="$(data_dir_of "$url")"
+  log "refusing to $what $(redact_url "$url"): it is not this project's local cluster"
+  log "  (its data directory: ${dir:-unknown, not readable or not reachable}; ours: $(cluster_home)/data)"
+  log "  to $what it anyway: WAYFARE_ALLOW_FOREIGN_DB=1 (db-reset: --force); hosted projects: make deploy"
+  exit 77
+}
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 is_local_url() {
   case "$DATABASE_URL" in
@@ -87,6 +112,18 @@ db_start() {
   local home data sock
   home="$(cluster_home)"; data="$home/data"; sock="$home/sock"
   mkdir -p "$home" "$sock"; chown postgres:postgres "$home" "$sock"
+  if [ -f "$data/PG_VERSION" ] && runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+    return
+  fi
+  # our cluster is not running: whatever answers on the port is not ours (report, never migrate)
+  if pg_isready -q -h 127.0.0.1 -p "$PORT" || port_busy "$PORT"; then
+    if is_own_cluster "$DATABASE_URL"; then return; fi
+    local dir; dir="$(data_dir_of "$DATABASE_URL")"
+    log "something else already listens on 127.0.0.1:$PORT (data directory: ${dir:-unknown}; ours: $data)"
+    if [ "${WAYFARE_ALLOW_FOREIGN_DB:-}" = 1 ]; then log "WAYFARE_ALLOW_FOREIGN_DB=1: using it"; return; fi
+    log "  stop it, pick another port (WAYFARE_PG_PORT=...), or WAYFARE_ALLOW_FOREIGN_DB=1 to use it"
+    exit 77
+  fi
   if [ ! -f "$data/PG_VERSION" ]; then
     log "creating the cluster in $data"
     runuser -u postgres -- "$PG_BIN/initdb" -D "$data" -U postgres -A trust -E UTF8 \
@@ -104,10 +141,6 @@ CONF
     if [ "${WAYFARE_FAST_DB:-}" = 1 ]; then
       printf 'fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n' >> "$data/postgresql.conf"
     fi
-  fi
-  if runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$data" status >/dev/null 2>&1; then return; fi
-  if pg_isready -q -h 127.0.0.1 -p "$PORT"; then
-    log "something else already listens on 127.0.0.1:$PORT: using it"; return
   fi
   rm -f "$data/postmaster.pid"
   runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$data" -l "$home/postgres.log" -w -t 60 start >/dev/null
@@ -137,7 +170,10 @@ migrate_url() {
   psql_url "$url" -c "notify pgrst, 'reload schema'" >/dev/null
 }
 
-db() { deps; db_start; migrate_url "$DATABASE_URL"; log "migrated: $DATABASE_URL"; }
+db() {
+  deps; db_start; require_own "$DATABASE_URL" migrate
+  migrate_url "$DATABASE_URL"; log "migrated: $(redact_url "$DATABASE_URL")"
+}
 
 # The local Supabase API (PostgREST + Auth stand-in + gateway) in the background.
 API_PORT="${WAYFARE_API_PORT:-54321}"
@@ -172,11 +208,13 @@ api_stop() {
 }
 
 db_reset() {
-  deps; db_start
-  log "dropping everything in $DATABASE_URL"
+  if [ "${1:-}" = --force ]; then WAYFARE_ALLOW_FOREIGN_DB=1; fi
+  deps; db_start; require_own "$DATABASE_URL" reset
+  log "dropping everything in $(redact_url "$DATABASE_URL")"
+  psql_url "$DATABASE_URL" -f "$ROOT/scripts/supabase_compat.sql" >/dev/null  # roles reset.sql grants to
   psql_url "$DATABASE_URL" -f "$ROOT/scripts/reset.sql" >/dev/null
   migrate_url "$DATABASE_URL"
-  log "reset and migrated: $DATABASE_URL"
+  log "reset and migrated: $(redact_url "$DATABASE_URL")"
 }
 
 case "${1:-}" in
@@ -184,11 +222,13 @@ case "${1:-}" in
   db) db ;;
   db-start) deps_apt; db_start ;;
   db-stop) api_stop; db_stop ;;
-  api) deps; db_start; api_start ;;
+  api) deps; db_start; require_own "$DATABASE_URL" "serve the local API on"; api_start ;;
   api-stop) api_stop ;;
-  db-reset) db_reset ;;
-  migrate) migrate_url "${2:-$DATABASE_URL}" ;;
+  db-reset) db_reset "${2:-}" ;;
+  # an explicit URL is being told: only the default one is checked
+  migrate) if [ -z "${2:-}" ]; then require_own "$DATABASE_URL" migrate; fi
+           migrate_url "${2:-$DATABASE_URL}" ;;
   url) echo "$DATABASE_URL" ;;
   home) cluster_home ;;
-  *) echo "usage: $0 {deps|db|db-start|db-stop|db-reset|api|api-stop|migrate [url]|url|home}" >&2; exit 2 ;;
+  *) echo "usage: $0 {deps|db|db-start|db-stop|db-reset [--force]|api|api-stop|migrate [url]|url|home}" >&2; exit 2 ;;
 esac

@@ -5,7 +5,7 @@
 #   scripts/types.sh check   fail when the checked-in file differs from the migrations
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-: "${DATABASE_URL:=postgresql://postgres:postgres@127.0.0.1:54322/postgres}"
+: "${DATABASE_URL:=postgresql://postgres:postgres@127.0.0.1:${WAYFARE_PG_PORT:-54322}/postgres}"
 OUT=supabase/types/database.types.ts
 db="wayfare_types_$$"
 url="${DATABASE_URL%/*}/$db"

@@ -17,6 +17,15 @@ from pathlib import Path
 from dotenv import load_dotenv
 
 DEFAULT_DATABASE_URL = "postgresql://postgres:postgres@127.0.0.1:54322/postgres"
+
+
+def default_database_url(environ: Mapping[str, str]) -> str:
+    """The local cluster's URL; its port follows WAYFARE_PG_PORT (as in scripts/stack.sh)."""
+    port = environ.get("WAYFARE_PG_PORT", "").strip() or "54322"
+    if not port.isdigit():
+        raise ConfigError("WAYFARE_PG_PORT must be a whole number")
+    return f"postgresql://postgres:postgres@127.0.0.1:{port}/postgres"
+
 ENVIRONMENTS = ("development", "test", "production")
 # Supabase's local stack signs with this (it is public: every `supabase start` uses it, and
 # .env.example ships it); a production project that kept it would accept anyone's tokens
@@ -99,7 +108,7 @@ class Settings:
         secrets = tuple(s.strip() for s in env.get("STRIPE_WEBHOOK_SECRET", "").split(",")
                         if s.strip())
         settings = cls(
-            database_url=env.get("DATABASE_URL", DEFAULT_DATABASE_URL),
+            database_url=env.get("DATABASE_URL") or default_database_url(env),
             supabase_url=env.get("SUPABASE_URL"),
             supabase_jwt_secret=env.get("SUPABASE_JWT_SECRET"),
             stripe_api_key=env.get("STRIPE_API_KEY"),
