@@ -39,7 +39,9 @@ _END = r"(?![\w]|-\w)"  # "Senso-ji" is not the name "Senso"
 # A first word may have a lower-case hyphen part when a surname follows ("Ji-woo Park"); at the
 # end of a name it may not ("tickets for Senso-ji").
 _FIRST_WORD = rf"(?:{CAP_WORD}-[{LOW}]+(?=[ \t]+[{UP}])|{_WORD_OR_INITIAL})"
-_SEQ = rf"{_FIRST_WORD}(?:[ \t]+(?:{_PARTICLE}[ \t]+){{0,2}}{_WORD_OR_INITIAL}){{0,3}}{_END}"
+# Words are joined by spaces, or by a hyphen before a particle ("Luinenburg-van Hemert").
+_JOIN = rf"(?:[ \t]+|-(?={_PARTICLE}[ \t]))"
+_SEQ = rf"{_FIRST_WORD}(?:{_JOIN}(?:{_PARTICLE}[ \t]+){{0,2}}{_WORD_OR_INITIAL}){{0,3}}{_END}"
 _NAME_SEQ = lazy(_SEQ)
 _NAME_SEQ_AFTER_TITLE = lazy(rf"(?:{_PARTICLE}[ \t]+){{0,2}}{_SEQ}")  # "Mr. de la Cruz"
 _CAPS_SEQ = lazy(rf"{_CAPS_WORD}(?:[ \t]+{_CAPS_WORD}){{0,3}}(?![\w])")
