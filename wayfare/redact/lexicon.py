@@ -29,6 +29,7 @@ everyone everybody family friends kids children adults adult infant infants baby
 teens pets dog dogs cat group tour tours guide guides the a an my our your his her their
 this that these those all both some any two three four five six seven eight nine ten
 wifi spa gym pool parking shuttle transfer transfers museum museums beach old town
+extra extras bed beds cot crib insurance meal meals upgrade upgrades bike bikes
 city center centre downtown airport international national grand royal palace marriott
 hilton hyatt accor ihg wyndham bonvoy honors radisson sheraton westin ritz four seasons
 holiday best western ibis novotel mercure premier travelodge gold silver platinum

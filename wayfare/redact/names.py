@@ -88,6 +88,13 @@ _LABEL = (
     r"|six|\d)(?:\s+(?:people|persons|adults|guests|pax"
     r"|travell?ers|passengers))?\s*:"
 )
+# "add Sathvik Kibe to the booking": the object says it is a person on a booking.
+_ADD = (
+    r"(?:add|adding|remove|removing|include|including)(?=[ \t]+[A-Z][^\n,.]{1,40}?[ \t]"
+    r"(?:to|from|on|onto)[ \t]+(?:the|my|our|this|your)[ \t]+(?:booking|reservation|ticket"
+    r"|itinerary|trip|room|tour|flight|table|order))"
+)
+_ADD_OBJECT_END = lazy(r"[ \t]+(?:to|from|on|onto)[ \t]")
 _INTRO = (
     r"i['\u2019]m|i\s+am|this\s+is|soy|je\s+suis|ich\s+bin|sono|ik\s+ben|eu\s+sou|jestem"
     r"|c['\u2019]est|aquí\s+(?:está|habla)|ici"
@@ -121,7 +128,7 @@ _COMPANION = (
 )
 _CUES = lazy(
     rf"(?:\b(?i:(?P<myname>{_MY_NAME})|(?P<label>{_LABEL})|(?P<intro>{_INTRO})"
-    rf"|(?P<relation>{_RELATION})|(?P<companion>{_COMPANION}))(?![\w])"
+    rf"|(?P<relation>{_RELATION})|(?P<companion>{_COMPANION})|(?P<add>{_ADD}))(?![\w])"
     rf"|(?P<greeting>\b(?i:{_GREETING}))(?=[ \t]*,?[ \t]*[{UP}])"
     rf"|(?P<ack>\b(?i:{_ACK}))(?=[ \t]*,[ \t]*[{UP}])"
     rf"|(?P<form>\b(?:Name|NAME))(?=[ \t]+[{UP}])"
@@ -217,6 +224,11 @@ def _match_name(text: str, pos: int, kind: str) -> tuple[int, int] | None:
     end = words[keep - 1].end()
     if kind in ("greeting", "ack") and not _ENDS_NAME().match(text, end):
         return None  # "Hi Maria," yes; "Best Western hotels" no
+    if kind == "add" and (
+        not _ADD_OBJECT_END().match(text, end)
+        or any(_ENGLISH_END().search(w[0].lower()) or _word_kind(w[0]) == "X" for w in words[:keep])
+    ):
+        return None  # "add Travel Insurance to my booking", "add Late Checkout to ..."
     return m.start(), end
 
 
@@ -464,7 +476,16 @@ def lexicon_names(text: str) -> list[Finding]:
             if " ".join(m[0].split()).lower() in _NAMESAKES:
                 break
             ws = [w[0] for w in chunk]
-            if _is_name(kinds[i:j], ws, _sentence_start(text, chunk[0].start())) or (
+            at_start = _sentence_start(text, chunk[0].start())
+            if (
+                at_start
+                and kinds[i] == "U"
+                and j - i >= 3
+                and _is_name(kinds[i + 1 : j], ws[1:], False)
+            ):
+                # "Remove Tomás Ruiz from ...": a capitalised verb opens the sentence
+                chunk, ws, i, at_start = chunk[1:], ws[1:], i + 1, False
+            if _is_name(kinds[i:j], ws, at_start) or (
                 _two_words_then_verb(kinds[i:j], ws)
                 and _PERSON_VERB_AFTER().match(text, chunk[-1].end())
             ):
