@@ -94,18 +94,9 @@ on conflict (type) do update set
     user_startable = excluded.user_startable;
 -- noqa: enable=LT02
 
--- The payments lane (issue 10 #7), where the worker has one: emails of bookings run beside the
--- payment jobs, not behind long AI jobs. Without the column (an older schema) nothing changes.
-do $$
-begin
-    if exists (
-        select 1 from information_schema.columns as c
-        where c.table_schema = 'private' and c.table_name = 'job_types' and c.column_name = 'lane'
-    ) then
-        execute 'update private.job_types set lane = ''payments'' where type = ''email.send''';
-    end if;
-end
-$$;
+-- Lane: general (the default). The payments lane's few slots are kept for jobs that move
+-- money (contract §8: a payment starts within a second); an SMTP server that hangs until its
+-- timeout must not hold them. A mail waits behind other general jobs at worst.
 
 -- ============================================================================
 -- Writing the row: the trigger on bookings
