@@ -412,8 +412,10 @@ _NO_NUMBER = lazy(
 # Cheap gates in front of the slower patterns.
 _WORD_THEN_NUMBER = re.compile(r"[^\W\d_][.]?[ \t]+(?:n[º°o]\.?[ \t]*)?\d")
 _COMMA_POSTCODE = re.compile(r",\s*(?:[A-Z]?\d{2,5}|\d{3}\s\d{2})\b")
-_UNIT_WORD = re.compile(
-    r"(?i:apt|apartment|suite|ste\b|unit|flat|box|postfach|apartado|casella)|USN|USS|USC|[AFD]PO\b|PSC\b"
+# Where a unit, box or military address can start (_UNIT_ALONE is tried there only).
+_UNIT_START = re.compile(
+    r"(?i:\b(?:apt|apartment|suite|ste|unit|flat|postfach|apartado|casella|p\.?[ \t]?o\b))"
+    r"|\b(?:PSC|USNS|USNV|USS|USCGC|APO|FPO|DPO)\b"
 )
 
 
@@ -423,8 +425,11 @@ def detect_more(text: str, found: list[Finding]) -> list[Finding]:
     if _COMMA_POSTCODE.search(text):
         more += [Finding(PiiType.ADDRESS, m.start(), _trim(text, m.start(), m.end()))
                  for m in _NO_NUMBER().finditer(text)]  # fmt: skip
-    if _UNIT_WORD.search(text):
-        more += [Finding(PiiType.ADDRESS, m.start(), m.end()) for m in _UNIT_ALONE().finditer(text)]
+    unit_alone = _UNIT_ALONE()
+    for cand in _UNIT_START.finditer(text):
+        m = unit_alone.match(text, cand.start())
+        if m:
+            more.append(Finding(PiiType.ADDRESS, m.start(), m.end()))
     more += _after_unit(text, found + more)
     if "corner" in text or "Corner" in text:
         for m in _CORNER().finditer(text):
