@@ -204,47 +204,8 @@ begin
 end;
 $$;
 
-create or replace function public.create_booking(
-    hotel_id uuid,
-    check_in date,
-    check_out date,
-    idempotency_key text default null
-)
-returns jsonb
-language plpgsql
-security invoker
-set search_path = ''
-as $$
-declare
-    v_replay jsonb;
-    v_state text;
-    v_message text;
-    v_detail text;
-begin
-    perform private.require_user();
-    v_replay := private.idempotency_begin('create_booking', idempotency_key, pg_catalog.jsonb_build_object(
-        'hotel_id', hotel_id, 'check_in', check_in, 'check_out', check_out
-    ));
-    if v_replay is not null then
-        return v_replay;
-    end if;
-
-    perform private.check_booking_request(hotel_id, check_in, check_out);
-    -- RLS shows only active hotels: a missing and an inactive hotel look the same
-    if not exists (select 1 from public.hotels as h where h.id = create_booking.hotel_id) then
-        perform private.raise_error('NOT_FOUND', 'Hotel not found.', 'hotel_id');
-    end if;
-
-    return private.idempotency_finish(
-        201, private.insert_booking(hotel_id, check_in, check_out)
-    );
-exception when others then
-    get stacked diagnostics v_state = returned_sqlstate, v_message = message_text,
-    v_detail = pg_exception_detail;
-    perform private.reraise(v_state, v_message, v_detail);
-    return null;
-end;
-$$;
+-- public.create_booking calls private.check_booking_request;
+-- its body as it stands is in 20261201101600_timeouts.sql.
 
 -- The RPCs (security invoker) call these as the API roles.
 grant execute on function private.check_timestamp(text, date) to anon, authenticated, service_role;

@@ -92,49 +92,8 @@ begin
 end;
 $$;
 
-create or replace function public.cancel_booking(
-    booking_id uuid,
-    idempotency_key text default null
-)
-returns jsonb
-language plpgsql
-security invoker
-set search_path = ''
-as $$
-declare
-    v_replay jsonb;
-    v_body jsonb;
-    v_state text;
-    v_message text;
-    v_detail text;
-begin
-    -- operators: the service_role key without a user; a repeat answers the same job
-    if current_user = 'service_role' and auth.uid() is null then
-        if booking_id is null then
-            perform private.raise_error('VALIDATION_FAILED', 'booking_id is required.', 'booking_id');
-        end if;
-        v_body := private.cancel_booking_as_operator(booking_id);
-        perform pg_catalog.set_config('response.status', '202', true);
-        return v_body;
-    end if;
-    perform private.require_user();
-    v_replay := private.idempotency_begin('cancel_booking', idempotency_key, pg_catalog.jsonb_build_object(
-        'booking_id', booking_id
-    ));
-    if v_replay is not null then
-        return v_replay;
-    end if;
-    if booking_id is null then
-        perform private.raise_error('VALIDATION_FAILED', 'booking_id is required.', 'booking_id');
-    end if;
-    return private.idempotency_finish(202, private.request_booking_cancellation(booking_id));
-exception when others then
-    get stacked diagnostics v_state = returned_sqlstate, v_message = message_text,
-    v_detail = pg_exception_detail;
-    perform private.reraise(v_state, v_message, v_detail);
-    return null;
-end;
-$$;
+-- public.cancel_booking applies this policy;
+-- its body as it stands is in 20261201101600_timeouts.sql.
 
 revoke all on function private.cancel_booking_row(public.bookings) from anon, authenticated, service_role;
 -- the execute grant is the operator check: only service_role holds it

@@ -133,45 +133,8 @@ begin
 end;
 $$;
 
-create or replace function public.start_job(
-    job_type text,
-    input jsonb,
-    idempotency_key text default null
-)
-returns jsonb
-language plpgsql
-security invoker
-set search_path = ''
-as $$
-declare
-    v_replay jsonb;
-    v_job_id uuid;
-    v_state text;
-    v_message text;
-    v_detail text;
-begin
-    -- service_role without a user: a system job (no idempotency record: nobody owns it)
-    if current_user = 'service_role' and auth.uid() is null then
-        v_job_id := private.start_service_job(job_type, input);
-        perform pg_catalog.set_config('response.status', '202', true);
-        return private.job_accepted(v_job_id);
-    end if;
-    perform private.require_user();
-    v_replay := private.idempotency_begin('start_job', idempotency_key, pg_catalog.jsonb_build_object(
-        'job_type', job_type, 'input', input
-    ));
-    if v_replay is not null then
-        return v_replay;
-    end if;
-    v_job_id := private.start_user_job(job_type, input);
-    return private.idempotency_finish(202, private.job_accepted(v_job_id));
-exception when others then
-    get stacked diagnostics v_state = returned_sqlstate, v_message = message_text,
-    v_detail = pg_exception_detail;
-    perform private.reraise(v_state, v_message, v_detail);
-    return null;
-end;
-$$;
+-- public.start_job checks the caps and the environment; its body as it stands is in
+-- 20261201101600_timeouts.sql.
 
 revoke all on function private.check_job_caps(uuid, text) from anon, authenticated, service_role;
 grant execute on function private.start_service_job(text, jsonb) to service_role;

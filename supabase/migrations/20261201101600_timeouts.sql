@@ -5,6 +5,14 @@
 -- branch that goes through one helper, private.raise_timeout(). The whole transaction rolls
 -- back: no row, no idempotency record and no rate-limit hit remains, and the same
 -- Idempotency-Key works on the retry. See docs/errors.md (TIMEOUT; what plain table writes get).
+--
+-- The RPCs below are their current versions (the rules of 101100-101400 and the defaults of
+-- issue 9 folded in): a call without a required argument answers the contract's 400
+-- VALIDATION_FAILED naming the field, not PostgREST's 404 PGRST202. PostgREST picks a function
+-- by the names of the arguments sent, before any of our code runs, so every argument of every
+-- RPC has a default (null) and each function says itself what is required. Adding defaults
+-- keeps the signatures (and their grants); an unknown argument name is still PostgREST's 404
+-- PGRST202. start_job's `input` is required (an explicit null was read as {} before).
 
 -- ============================================================================
 -- Time limits per role (Supabase's defaults; PostgREST applies the settings of the role it
