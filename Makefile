@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STACK := scripts/stack.sh
 
-.PHONY: run test deps db db-stop db-reset api api-stop types lint pgtap pytest worker web bench chaos policies help deploy
+.PHONY: run test deps db db-stop db-reset api api-stop types lint pgtap pytest worker web bench chaos policies help deploy image
 
 help:
 	@echo "make run      set up and run Wayfare (database, worker, web service, local doubles)"
@@ -22,6 +22,7 @@ help:
 	@echo "make chaos    5,000 jobs, killed workers, a Postgres restart, replayed webhooks"
 	@echo "make api      start the local Supabase API on :54321 in the background (api-stop stops it)"
 	@echo "make types    regenerate supabase/types/database.types.ts from the migrations"
+	@echo "make image    build the process image (Docker), or lint Dockerfile, units and Procfile without it"
 	@echo "make deploy   check, push and verify a hosted Supabase project (SUPABASE_DB_URL=... [DRY_RUN=1]; docs/deploy.md)"
 
 deps:
@@ -69,6 +70,10 @@ run: deps db
 # a hosted Supabase project: SUPABASE_DB_URL (or ARGS="--db-url ..."), DRY_RUN=1 changes nothing
 deploy: deps
 	@$(PY) scripts/deploy.py $(if $(DRY_RUN),--dry-run) $(ARGS)
+
+# the worker + web service image where Docker runs; elsewhere hadolint, systemd-analyze, Procfile
+image: deps
+	@scripts/image.sh
 
 worker: deps db
 	@$(PY) -m worker
