@@ -17,6 +17,7 @@ from typing import Any
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
+from wayfare import stripe_version
 from wayfare.config import ConfigError, Settings
 from wayfare.logs import configure_logging, get_logger
 from webhook.app import create_app
@@ -66,6 +67,8 @@ def main() -> int:
              environment=settings.environment,
              signing_keys=len(settings.stripe_webhook_secrets),
              metrics_token=settings.metrics_token is not None)
+    if os.environ.get("STRIPE_API_KEY"):  # the endpoint's Stripe API version (docs/deploy.md)
+        stripe_version.check_endpoints(os.environ["STRIPE_API_KEY"], settings.stripe_api_base)
     WebhookServer(options(settings)).run()
     return 0
 

@@ -30,6 +30,7 @@ from flask import Blueprint, Response, current_app, jsonify, redirect, request
 from markupsafe import escape
 from prometheus_client import CollectorRegistry
 
+from wayfare import stripe_version
 from wayfare.errors import ApiError
 from webhook.auth import COOKIE, TokenVerifier
 from webhook.ops_charts import bars, line, table
@@ -137,6 +138,7 @@ def report() -> dict[str, Any]:
             _threshold("OPS_SIGNATURE_WINDOW_S", 900.0))
     email = email_snapshot(current_app.extensions["wayfare.db"])
     found = alerts(snap, web)
+    found.extend(stripe_version.alerts())  # webhook endpoint on another Stripe API version
     if email["failed"]:
         found.append(f"{len(email['failed'])} booking email(s) failed permanently in 24 h")
     pending_limit = _threshold("OPS_EMAIL_PENDING_ALERT_S", 3600.0)

@@ -26,6 +26,7 @@ import stripe
 
 from wayfare.config import ConfigError, Settings
 from wayfare.logs import configure_logging, get_logger
+from wayfare.stripe_version import STRIPE_API_VERSION
 
 # the types private.apply_stripe_event acts on (docs/payments.md); --all-types lists every type
 HANDLED_TYPES = (
@@ -91,6 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise ConfigError("STRIPE_API_KEY is required")
     client = stripe.StripeClient(
         settings.stripe_api_key,
+        stripe_version=STRIPE_API_VERSION,  # events in the pinned version (docs/deploy.md)
         base_addresses={"api": settings.stripe_api_base} if settings.stripe_api_base else None,
         max_network_retries=2,
     )

@@ -35,6 +35,7 @@ import stripe
 from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
+from wayfare import stripe_version
 from wayfare.config import Settings
 from wayfare.errors import ApiError
 from wayfare.logs import get_logger
@@ -194,6 +195,7 @@ def receive() -> ResponseReturnValue:
         raise reject_signature(exc) from exc
     try:
         event = parse_event(payload)
+        stripe_version.observe_event(event)  # the endpoint's API version (docs/deploy.md)
         result = database.record_stripe_event(payload, current_request_id())
     except EventRejected as exc:
         raise reject_event(database, payload, exc) from exc

@@ -30,6 +30,7 @@ from psycopg import sql
 
 from wayfare.config import Settings
 from wayfare.logs import get_logger
+from wayfare.stripe_version import STRIPE_API_VERSION
 from worker.context import JobContext
 from worker.errors import PermanentError, RetryableError
 from worker.registry import handler
@@ -67,6 +68,7 @@ def stripe_client() -> stripe.StripeClient:
                 raise RetryableError("STRIPE_API_KEY is not set")
             _stripe = stripe.StripeClient(
                 settings.stripe_api_key,
+                stripe_version=STRIPE_API_VERSION,  # pinned (wayfare/stripe_version.py)
                 base_addresses={"api": settings.stripe_api_base}
                 if settings.stripe_api_base else None,
                 max_network_retries=0,  # the job retries, with backoff and the same key
