@@ -83,6 +83,8 @@ DEMO_PASSWORD=wayfare-demo-password
 DEMO_TOKEN="$("$PY" -m devstack.auth create-user "$DEMO_EMAIL" --password "$DEMO_PASSWORD" \
   --exists-ok --site-url "$SUPABASE_URL" 2>/dev/null || true)"
 
+# /ops and /metrics read API latency by endpoint from the gateway's access log
+export WAYFARE_API_ACCESS_LOG="${WAYFARE_API_ACCESS_LOG:-$PWD/.local/api/access.log}"
 start web "$PY" -m webhook
 wait_http "http://127.0.0.1:$PORT/healthz"
 start worker "$PY" -m worker

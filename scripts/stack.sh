@@ -107,12 +107,25 @@ deps() { deps_apt; deps_python; deps_node; }
 
 psql_url() { PGOPTIONS="-c client_min_messages=warning" psql "$1" -v ON_ERROR_STOP=1 -q -X "${@:2}"; }
 
+# pg_stat_statements (query times per RPC on /ops) must be preloaded: a cluster made before it
+# gets the line once (idempotent); it takes effect when the cluster (re)starts. A running
+# cluster is never restarted for it here: `make db-stop && make db` when convenient.
+PRELOAD="shared_preload_libraries = 'pg_cron,pg_stat_statements'"
+ensure_preload() {  # ensure_preload DATA_DIR: 0 when the config already had it
+  local conf="$1/postgresql.conf"
+  [ -f "$conf" ] || return 0
+  grep -q "^shared_preload_libraries = .*pg_stat_statements" "$conf" && return 0
+  printf '%s  # wayfare: query times (added by scripts/stack.sh)\n' "$PRELOAD" >> "$conf"
+  return 1
+}
+
 db_start() {
   if ! is_local_url; then log "DATABASE_URL is not the local cluster: not starting one"; return; fi
   local home data sock
   home="$(cluster_home)"; data="$home/data"; sock="$home/sock"
   mkdir -p "$home" "$sock"; chown postgres:postgres "$home" "$sock"
   if [ -f "$data/PG_VERSION" ] && runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+    ensure_preload "$data" || log "pg_stat_statements added to $data/postgresql.conf: it loads at the next restart (make db-stop && make db)"
     return
   fi
   # our cluster is not running: whatever answers on the port is not ours (report, never migrate)
@@ -133,7 +146,7 @@ db_start() {
 listen_addresses = '127.0.0.1'
 port = $PORT
 unix_socket_directories = '$sock'
-shared_preload_libraries = 'pg_cron'
+shared_preload_libraries = 'pg_cron,pg_stat_statements'
 cron.database_name = 'postgres'
 max_connections = 200
 log_min_messages = warning
@@ -142,6 +155,7 @@ CONF
       printf 'fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n' >> "$data/postgresql.conf"
     fi
   fi
+  ensure_preload "$data" || true
   rm -f "$data/postmaster.pid"
   runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$data" -l "$home/postgres.log" -w -t 60 start >/dev/null
   log "postgres is up on 127.0.0.1:$PORT (data: $data, log: $home/postgres.log)"

@@ -172,3 +172,31 @@ def test_the_own_cluster_is_created_migrated_and_reset_and_force_is_explicit(
     assert forced.returncode == 0, forced.stderr
     assert "supabase_migrations" in {r[0] for r in foreign_cluster.execute(
         "select nspname from pg_namespace", "wayfare")}
+
+
+def test_the_cluster_preloads_pg_stat_statements_and_an_old_one_gets_it_once(
+        own_home: Path) -> None:
+    port = free_port()
+    env = clean_env(WAYFARE_PG_PORT=str(port), WAYFARE_PG_HOME=str(own_home))
+    assert run([STACK, "db-start"], env).returncode == 0
+    show = ["psql", f"postgresql://postgres@127.0.0.1:{port}/postgres", "-AtqX", "-c",
+            "show shared_preload_libraries"]
+    assert subprocess.run(show, capture_output=True, text=True).stdout.strip() \
+        == "pg_cron,pg_stat_statements"
+    # a cluster made before: only pg_cron, running
+    conf = own_home / "data" / "postgresql.conf"
+    conf.write_text(conf.read_text().replace("'pg_cron,pg_stat_statements'", "'pg_cron'"))
+    pg_ctl = ["runuser", "-u", "postgres", "--", "/usr/lib/postgresql/15/bin/pg_ctl", "-D",
+              str(own_home / "data"), "-l", str(own_home / "postgres.log"), "-w"]
+    subprocess.run([*pg_ctl, "restart"], check=True, capture_output=True, timeout=60)
+    assert subprocess.run(show, capture_output=True, text=True).stdout.strip() == "pg_cron"
+    first = run([STACK, "db-start"], env)
+    assert first.returncode == 0 and "loads at the next restart" in first.stderr
+    second = run([STACK, "db-start"], env)  # idempotent: nothing added, nothing said
+    assert second.returncode == 0 and "loads at the next restart" not in second.stderr
+    assert conf.read_text().count("pg_cron,pg_stat_statements") == 1
+    # never restarted by the stack: still the old setting until the owner restarts it
+    assert subprocess.run(show, capture_output=True, text=True).stdout.strip() == "pg_cron"
+    subprocess.run([*pg_ctl, "restart"], check=True, capture_output=True, timeout=60)
+    assert subprocess.run(show, capture_output=True, text=True).stdout.strip() \
+        == "pg_cron,pg_stat_statements"

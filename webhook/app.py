@@ -6,7 +6,16 @@ from flask import Flask
 
 from wayfare.config import Settings
 from wayfare.logs import get_logger
-from webhook import db_metrics, errors, health, metrics, ops, request_ids, stripe_webhooks
+from webhook import (
+    db_metrics,
+    errors,
+    health,
+    metrics,
+    monitoring,
+    ops,
+    request_ids,
+    stripe_webhooks,
+)
 from webhook.db import Database
 
 MAX_BODY_BYTES = 256 * 1024  # Stripe events are a few KiB; larger bodies get 413
@@ -28,6 +37,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     request_ids.init_app(app)
     metrics.init_app(app)
     db_metrics.init_app(app, lambda: ops.snapshot(database))
+    monitoring.init_app(app, database)  # API latency by endpoint, query times per RPC
     errors.init_app(app)
     app.register_blueprint(health.blueprint)
     app.register_blueprint(stripe_webhooks.blueprint)

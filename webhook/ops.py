@@ -32,6 +32,7 @@ from prometheus_client import CollectorRegistry
 
 from wayfare import stripe_version
 from wayfare.errors import ApiError
+from webhook import monitoring
 from webhook.auth import COOKIE, TokenVerifier
 from webhook.ops_charts import bars, line, table
 
@@ -145,7 +146,11 @@ def report() -> dict[str, Any]:
     if (email.get("oldest_pending_seconds") or 0) > pending_limit:
         found.append(f"a booking email waits {email['oldest_pending_seconds']:.0f} s "
                      f"(over {pending_limit:g} s): is SMTP reachable?")
-    return {"snapshot": snap, "web": web, "alerts": found, "email": email}
+    api = monitoring.api_report()  # per endpoint, from the gateway log (issue 13)
+    found.extend(monitoring.api_alerts(api))
+    queries = monitoring.query_report(current_app.extensions["wayfare.db"])
+    return {"snapshot": snap, "web": web, "alerts": found, "email": email, "api": api,
+            "queries": queries}
 
 
 @blueprint.get("/ops/data.json")
@@ -312,6 +317,7 @@ def render(rep: dict[str, Any], who: str) -> str:
         "<section><h2>Booking emails</h2>" + email_section(rep["email"]) + "</section>",
     ]
     sections.append('<div class="grid">' + "".join(grid) + "</div>")
+    sections.extend(monitoring.sections(rep["api"], rep["queries"]))
     window = f"{snap['window_seconds'] / 60:.0f} min"
     return PAGE.format(css=PAGE_CSS, who=escape(who), window=window,
                        content="".join(sections))
