@@ -17,7 +17,7 @@ from typing import Any
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
-from wayfare import stripe_version
+from wayfare import errortracking, stripe_version
 from wayfare.config import ConfigError, Settings
 from wayfare.logs import configure_logging, get_logger
 from webhook.app import create_app
@@ -36,6 +36,7 @@ class WebhookServer(BaseApplication):  # type: ignore[misc]
 
     def load(self) -> Flask:
         configure_logging("webhook", os.environ.get("LOG_LEVEL", "INFO"))
+        errortracking.init("web")  # in each gunicorn worker: Sentry when SENTRY_DSN is set
         return create_app()
 
 

@@ -11,6 +11,7 @@ import sys
 import threading
 from collections.abc import Sequence
 
+from wayfare import errortracking
 from wayfare.config import ConfigError
 from wayfare.logs import StructuredLogger, configure_logging, get_logger
 from worker import config as worker_config
@@ -27,6 +28,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.error("worker.config_error", error=str(exc))
         return 2
     configure_logging("worker", config.log_level)
+    errortracking.init("worker")  # Sentry when SENTRY_DSN is set (wayfare/errortracking.py)
     handlers = registry.registered()
     if config.types:
         missing = [t for t in config.types if t not in handlers]
