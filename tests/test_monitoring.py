@@ -195,3 +195,16 @@ def screenshot(url: str) -> Path | None:
                     url], capture_output=True, timeout=120, check=False)
     assert SCREENSHOT.exists(), "chromium made no screenshot"
     return SCREENSHOT
+
+
+def test_charts_write_values_and_full_labels_and_leave_gaps_for_empty_minutes() -> None:
+    from webhook.ops_charts import bars, line
+
+    chart = bars([("payment_intent.succeeded", 12), ("charge.refunded", 3)], "events")
+    assert "payment_intent.succeeded" in chart and ">12<" in chart and ">3<" in chart
+    gap = line([("10:00", 1.5), ("10:01", None), ("10:02", None), ("10:03", 2.0),
+                ("10:04", 2.5)], "p95 latency per minute (s)")
+    # the empty minutes split the line: a dot for 10:00, a line from 10:03 to 10:04, no zero
+    assert gap.count("<polyline") == 1 and gap.count("<circle") == 1
+    assert "max 2.50" in gap and ">10:00<" in gap and ">10:04<" in gap
+    assert "no data" in line([("10:00", None), ("10:01", None)], "p95")

@@ -294,7 +294,7 @@ def render(rep: dict[str, Any], who: str) -> str:
         f"<section><h2>Job latency (created to finished)</h2><div class=num>p50 "
         f"{_seconds(latency.get('p50'))} · p95 {_seconds(latency.get('p95'))} · p99 "
         f"{_seconds(latency.get('p99'))}</div>"
-        + line([(m["minute"][11:16], m["latency_p95"] or 0) for m in per_minute],
+        + line([(m["minute"][11:16], m["latency_p95"]) for m in per_minute],
                "p95 latency per minute (s)")
         + "</section>",
         f"<section><h2>Error rates</h2><div class=num>jobs "
