@@ -24,7 +24,7 @@ alter role anon set statement_timeout = '3s';
 alter role authenticated set statement_timeout = '8s';
 
 -- ============================================================================
--- The error (the same row as H10c's 20261201102900_web_timeouts.sql and wayfare/errors.py)
+-- The error: TIMEOUT, which the web service answers too (webhook/db.py) and wayfare/errors.py mirrors
 -- ============================================================================
 insert into private.error_codes as e (
     code, http_status, error_type, retryable, default_message, default_hint
