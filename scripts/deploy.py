@@ -135,6 +135,11 @@ def check_project(conn: psycopg.Connection, report: Report) -> list[str]:
         report.ok(f"pg_cron preloaded for {database} "
                   + (f"(installed, {installed})" if installed else
                      "(the migrations create the extension)"))
+    if scalar(conn, "select count(*) from pg_available_extensions "
+                    "where name = 'pg_stat_statements'"):
+        report.ok("pg_stat_statements available (query times per RPC on /ops)")
+    else:
+        report.note("pg_stat_statements is not available: /ops shows no query times per RPC")
     applied = set()
     if scalar(conn, "select to_regclass('supabase_migrations.schema_migrations') is not null"):
         applied = {r[0] for r in conn.execute(

@@ -39,8 +39,11 @@ cluster_home() {
 # Only the project's own cluster (the one in $(cluster_home)/data) is migrated or reset
 # without being told: anything else needs WAYFARE_ALLOW_FOREIGN_DB=1 (or `db-reset --force`).
 redact_url() { printf '%s' "$1" | sed -E 's#(//[^:/@]*):[^@/]*@#\1:***@#'; }
-data_dir_of() {  # the data directory of the server behind URL $1 ("" when unknown)
-  PGCONNECT_TIMEOUT=5 psql "$1" -AtqX -c "select current_setting('data_directory')" 2>/dev/null || true
+data_dir_of() {  # the data directory of the server behind URL $1 ("" when unknown); asks its
+  # `postgres` database when the named one does not exist yet
+  local q="select current_setting('data_directory')" base="${1%%\?*}"
+  PGCONNECT_TIMEOUT=5 psql "$1" -AtqX -c "$q" 2>/dev/null \
+    || PGCONNECT_TIMEOUT=5 psql "${base%/*}/postgres" -AtqX -c "$q" 2>/dev/null || true
 }
 is_own_cluster() {  # is URL $1 served by the project's own cluster?
   local dir; dir="$(data_dir_of "$1")"
