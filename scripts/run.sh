@@ -111,7 +111,7 @@ Wayfare is up.
   mail           $mail_where
   logs           $LOGS/{api,web,worker,stripe-double,frontend}.log (JSON lines), .local/api/ (gateway, PostgREST)
 
-supabase-js, as printed (npm i @supabase/supabase-js):
+supabase-js, as printed (npm i @supabase/supabase-js; on Node 20 also npm i ws and set globalThis.WebSocket):
   import { createClient } from '@supabase/supabase-js'
   const supabase = createClient('$SUPABASE_URL', '$SUPABASE_ANON_KEY')
   await supabase.auth.signInWithPassword({ email: '$DEMO_EMAIL', password: '$DEMO_PASSWORD' })
