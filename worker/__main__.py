@@ -16,7 +16,12 @@ from wayfare.config import ConfigError
 from wayfare.logs import StructuredLogger, configure_logging, get_logger
 from worker import config as worker_config
 from worker import registry
+from worker.handlers import demo, email, payments, research
 from worker.service import Worker
+
+# The handler modules the worker runs; importing each registers its job types.
+# Add a module here (and nowhere else) to give the worker a new handler.
+HANDLER_MODULES = (demo, email, payments, research)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

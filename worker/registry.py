@@ -7,7 +7,8 @@
         return None
 
 A handler takes the JobContext and returns a JSON-serialisable result (stored in
-jobs.result). Modules of handlers are imported by worker/handlers/__init__.py.
+jobs.result). The worker is built from an explicit list of handler modules
+(worker/__main__.py, HANDLER_MODULES); this module imports none of them.
 """
 
 from __future__ import annotations
@@ -36,12 +37,6 @@ def handler(job_type: str) -> Callable[[Handler], Handler]:
     return register
 
 
-def get(job_type: str) -> Handler | None:
-    return _handlers.get(job_type)
-
-
 def registered() -> dict[str, Handler]:
-    """Every registered handler, after importing worker.handlers (which registers them)."""
-    import worker.handlers  # noqa: F401 - importing registers the built-in handlers
-
+    """Every handler registered so far (by the modules the caller imported)."""
     return dict(_handlers)

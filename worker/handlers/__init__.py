@@ -1,3 +1,1 @@
-"""Handler modules: importing one registers its handlers. Add a module with one line here."""
-
-from worker.handlers import demo, email, payments, research  # noqa: F401
+"""Handler modules. The worker imports them explicitly: worker/__main__.py, HANDLER_MODULES."""
