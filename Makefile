@@ -7,11 +7,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STACK := scripts/stack.sh
 
-.PHONY: run test deps db db-stop db-reset api api-stop types lint pgtap pytest worker web bench chaos policies help deploy image
+.PHONY: run test test-fast deps db db-stop db-reset api api-stop types lint pgtap pytest worker web bench chaos policies help deploy image
 
 help:
 	@echo "make run      set up and run Wayfare (database, worker, web service, local doubles)"
-	@echo "make test     set up and run every test (lint, pgTAP, pytest)"
+	@echo "make test     set up and run every test (lint, pgTAP, pytest, frontend)"
+	@echo "make test-fast  the fast subset: pytest -m 'not slow' (no workers, web service, Stripe double, browser)"
 	@echo "make db       start or create the local cluster and migrate it (idempotent)"
 	@echo "make db-stop  stop the local cluster"
 	@echo "make db-reset drop Wayfare's schemas and migrate again"
@@ -63,6 +64,10 @@ test: deps db
 	@scripts/pgtap.sh
 	@scripts/pytest.sh
 	@scripts/frontend.sh test
+
+# The fast subset (tests/README.md): no worker, web service, Stripe double or browser processes.
+test-fast: deps db
+	@scripts/pytest.sh -m "not slow" -q
 
 run: deps db
 	@scripts/run.sh
