@@ -12,6 +12,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
+pytestmark = pytest.mark.slow  # starts real processes (see tests/README.md)
+
 ROOT = Path(__file__).resolve().parents[1]
 
 # (lint, object the finding names, SQL that plants it); each runs in the scratch database

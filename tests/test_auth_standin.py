@@ -29,6 +29,8 @@ from devstack.auth.harness import AuthHandle, run_auth_standin
 from tests.harness import databases
 from tests.harness.postgrest import PostgREST
 
+pytestmark = pytest.mark.slow  # starts real processes (see tests/README.md)
+
 SITE_URL = "http://127.0.0.1:54321"
 ISSUER = f"{SITE_URL}/auth/v1"
 PASSWORD = "correct horse battery"

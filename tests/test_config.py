@@ -116,6 +116,7 @@ def run_module(module: str, env: dict[str, str]) -> subprocess.CompletedProcess[
                           capture_output=True, text=True, timeout=30, check=False)
 
 
+@pytest.mark.slow  # starts each service as a process
 @pytest.mark.parametrize("module", ["webhook", "worker"])
 def test_services_refuse_to_start_with_env_example_in_production(module: str) -> None:
     """Both processes, started with .env.example's values and WAYFARE_ENV=production, exit 2

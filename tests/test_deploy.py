@@ -21,6 +21,8 @@ import pytest
 from tests.cluster_helpers import Cluster, need_cluster_tools, postgres_home
 from tests.harness import databases
 
+pytestmark = pytest.mark.slow  # starts real processes (see tests/README.md)
+
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "a-hosted-projects-own-jwt-secret-0123456789abcdef"
 MIGRATIONS = sorted((ROOT / "supabase" / "migrations").glob("*.sql"))

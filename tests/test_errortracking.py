@@ -90,6 +90,7 @@ def run_app(dsn: str | None) -> str:
     return out.stdout.strip()
 
 
+@pytest.mark.slow  # runs the app in a subprocess
 def test_an_unexpected_error_reaches_sentry_scrubbed(sentry: SentryEndpoint) -> None:
     assert run_app(f"http://publickey@127.0.0.1:{sentry.port}/42") == "started"
     events = [e for e in sentry.envelopes if '"type":"event"' in e.replace(" ", "")]
@@ -102,6 +103,7 @@ def test_an_unexpected_error_reaches_sentry_scrubbed(sentry: SentryEndpoint) -> 
     assert '"environment":"development"' in sent.replace(" ", "")
 
 
+@pytest.mark.slow  # runs the app in a subprocess
 def test_without_a_dsn_nothing_is_sent(sentry: SentryEndpoint) -> None:
     assert run_app(None) == "off"
     assert sentry.envelopes == []

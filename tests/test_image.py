@@ -18,6 +18,8 @@ import pytest
 from tests.cluster_helpers import free_port
 from tests.webhook_helpers import start_webhook_service
 
+pytestmark = pytest.mark.slow  # starts real processes (see tests/README.md)
+
 ROOT = Path(__file__).resolve().parents[1]
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
 

@@ -18,6 +18,8 @@ from supabase_auth.errors import AuthApiError
 from devstack.localapi import LocalAPI
 from tests.harness import tokens
 
+pytestmark = pytest.mark.slow  # starts real processes (see tests/README.md)
+
 PASSWORD = "a long enough password"
 
 

@@ -29,6 +29,8 @@ from tests.harness.users import create_user
 from tests.webhook_helpers import run_webhook_service
 from webhook import monitoring
 
+pytestmark = pytest.mark.slow  # starts real processes (see tests/README.md)
+
 ROOT = Path(__file__).resolve().parents[1]
 SCREENSHOT = ROOT / ".local" / "screenshots" / "ops.png"
 

@@ -21,6 +21,8 @@ from devstack import tokens
 from tests.harness.users import User, create_user
 from tests.webhook_helpers import WebhookService, run_webhook_service
 
+pytestmark = pytest.mark.slow  # starts real processes (see tests/README.md)
+
 SUPABASE_URL = "http://127.0.0.1:54321"
 ES256_KID = "wayfare-test-key"
 

@@ -87,6 +87,7 @@ def test_external_recall_and_damage(split: str) -> None:
     assert changed <= 0.05
 
 
+@pytest.mark.slow  # runs a subprocess for seconds
 def test_external_generator_is_reproducible(tmp_path: Path) -> None:
     faker = pytest.importorskip("faker")
     import phonenumbers
@@ -187,6 +188,7 @@ def test_unseen_must_keep(text: str) -> None:
 # --------------------------------------------------------------------------- public benchmark
 
 
+@pytest.mark.slow  # runs a subprocess for seconds
 def test_public_benchmark_sample() -> None:
     pytest.importorskip("presidio_evaluator")
     from bench.public_redact_bench import generate, score

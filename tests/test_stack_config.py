@@ -15,6 +15,8 @@ import pytest
 from tests.cluster_helpers import Cluster, Listener, free_port, need_cluster_tools, postgres_home
 from wayfare.config import ConfigError, Settings
 
+pytestmark = pytest.mark.slow  # starts real processes (see tests/README.md)
+
 ROOT = Path(__file__).resolve().parents[1]
 STACK = str(ROOT / "scripts" / "stack.sh")
 

@@ -16,6 +16,8 @@ import stripe
 from devstack.stripe_double import StripeDoubleHandle, run_stripe_double
 from devstack.stripe_double_forms import parse_form
 
+pytestmark = pytest.mark.slow  # starts real processes (see tests/README.md)
+
 SECRET = "whsec_test_double"
 BOOKING = {"amount": 2000, "currency": "usd", "metadata": {"booking_id": "bk_42"}}
 

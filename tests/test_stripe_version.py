@@ -22,6 +22,8 @@ from tests.webhook_helpers import make_event, post_event, run_webhook_service
 from wayfare import stripe_version
 from wayfare.stripe_version import STRIPE_API_VERSION
 
+pytestmark = pytest.mark.slow  # starts real processes (see tests/README.md)
+
 ROOT = Path(__file__).resolve().parents[1]
 OLD = "2024-06-20"
 

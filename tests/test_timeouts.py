@@ -92,6 +92,7 @@ def test_rpc_past_its_limit_is_408_and_a_retry_runs_once(
     assert hits >= 2  # the two committed requests count: the timed-out one did not
 
 
+@pytest.mark.slow  # waits for a statement timeout per RPC
 def test_every_rpc_answers_408_when_cancelled(short_limit: tuple[str, PostgREST, str]) -> None:
     """cancel_booking waits on the booking's row lock; cancel_job on the job's."""
     url, api, role = short_limit

@@ -30,6 +30,8 @@ from tests.webhook_helpers import (
     sign,
 )
 
+pytestmark = pytest.mark.slow  # starts real processes (see tests/README.md)
+
 SECRET = "whsec_test_current"
 
 
