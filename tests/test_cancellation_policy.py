@@ -1,4 +1,4 @@
-"""The cancellation policy (contract §10, issue 10 #2): a user cancels, with a full refund when
+"""The cancellation policy (docs/payments.md, issue 10 #2): a user cancels, with a full refund when
 paid, only while current_date < check_in; from check-in on cancel_booking answers 409
 INVALID_STATE and starts nothing; operators (service_role) can still cancel and refund."""
 

@@ -1,4 +1,5 @@
-"""A well-signed token whose user was deleted is no identity (issue 10 #5, contract §2): every
+"""A well-signed token whose user was deleted is no identity (issue 10 #5,
+docs/api.md#conventions): every
 RPC and every direct write answers 401 UNAUTHORIZED, not retryable, never 500 INTERNAL."""
 
 from __future__ import annotations

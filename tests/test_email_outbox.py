@@ -14,7 +14,7 @@ def test_only_the_definer_functions_reach_the_outbox(fresh_db_url: str) -> None:
     user = create_user(fresh_db_url)
     with psycopg.connect(fresh_db_url, autocommit=True) as conn:
         booking = insert_booking(conn, user.id)
-        # an operator refunding by hand with service_role (contract §10): the trigger, a
+        # an operator refunding by hand with service_role (docs/payments.md): the trigger, a
         # definer, still writes the row
         conn.execute("set role service_role")
         conn.execute("update public.bookings set status = 'paid' where id = %s", (booking.id,))

@@ -70,7 +70,7 @@ def test_confirmation_has_the_stay_the_amount_the_deadline_and_a_link() -> None:
                        "Sat 13 Mar 2027")
     for part in (text, html):
         assert "€645.00" in part and "Paris" in part and "3 nights" in part
-        assert "Tue 9 Mar 2027" in part  # the day before check-in (contract §10)
+        assert "Tue 9 Mar 2027" in part  # the day before check-in (docs/payments.md)
         assert f"https://app.wayfare.example/bookings/{BOOKING}" in part
         assert "marketing emails" in part
 

@@ -1,4 +1,4 @@
-"""Idempotency (contract §5), every rule, through the PostgREST harness."""
+"""Idempotency (docs/api.md#conventions), every rule, through the PostgREST harness."""
 
 from __future__ import annotations
 

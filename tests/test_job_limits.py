@@ -1,4 +1,4 @@
-"""No user can starve the worker (issue 10 #1, SQL side; contract §8): demo job types are
+"""No user can starve the worker (issue 10 #1, SQL side; docs/jobs.md): demo job types are
 development-only for users, and unfinished jobs per user are capped (private.job_caps, 429
 RATE_LIMITED with Retry-After); booking and payment jobs are neither counted nor capped."""
 

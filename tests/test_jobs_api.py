@@ -1,4 +1,4 @@
-"""The jobs API (contract §8) through the PostgREST harness: start_job, start_research,
+"""The jobs API (docs/jobs.md) through the PostgREST harness: start_job, start_research,
 cancel_job, polling public.jobs, RLS, and what users can never do to the table."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The operators' side of the web service (contract §2, §12): offline token verification
+"""The operators' side of the web service (docs/ops.md): offline token verification
 (HS256 secret, ES256 via JWKS), 401/403, the /ops page and its data, alerts, and the
 database-derived series of /metrics. The web service runs as a real process."""
 

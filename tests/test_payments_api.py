@@ -1,5 +1,6 @@
 """Hotels, bookings, create_booking and cancel_booking through the PostgREST harness: the
-rules of contract §10, idempotency (§5) and what a user may not do to a booking."""
+rules of docs/payments.md, idempotency (docs/api.md#conventions) and what a user may not do
+to a booking."""
 
 from __future__ import annotations
 

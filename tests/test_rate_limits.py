@@ -1,5 +1,5 @@
-"""Rate limits (contract §11): per user or per client IP, writes only, 429 with Retry-After,
-a rejected request consumes nothing, limits live in a table operators can change."""
+"""Rate limits (docs/api.md#rate-limits): per user or per client IP, writes only, 429 with
+Retry-After, a rejected request consumes nothing, limits live in a table operators can change."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""No user's jobs can delay another user's payment (issue 10 #1, contract §8): real worker,
+"""No user's jobs can delay another user's payment (issue 10 #1, docs/jobs.md): real worker,
 web service and Stripe double processes. One user fills every general handler slot with long
 jobs (and has more queued); another user's booking gets its PaymentIntent at the Stripe double
 within 2 s, because the payments lane has slots of its own. Without the reserved slots
