@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STACK := scripts/stack.sh
 
-.PHONY: run test test-fast deps db db-stop db-reset api api-stop types lint pgtap pytest worker web bench chaos policies help deploy image
+.PHONY: run test test-fast deps db db-stop db-reset api api-stop types lint pgtap pytest worker web bench chaos policies help deploy image schema
 
 help:
 	@echo "make run      set up and run Wayfare (database, worker, web service, local doubles)"
@@ -23,6 +23,7 @@ help:
 	@echo "make chaos    5,000 jobs, killed workers, a Postgres restart, replayed webhooks"
 	@echo "make api      start the local Supabase API on :54321 in the background (api-stop stops it)"
 	@echo "make types    regenerate supabase/types/database.types.ts from the migrations"
+	@echo "make schema   regenerate supabase/schema.sql (the current schema) from the migrations"
 	@echo "make image    build the process image (Docker), or lint Dockerfile, units and Procfile without it"
 	@echo "make deploy   check, push and verify a hosted Supabase project (SUPABASE_DB_URL=... [DRY_RUN=1]; docs/deploy.md)"
 
@@ -46,6 +47,9 @@ api-stop:
 
 types: deps db
 	@scripts/types.sh write
+
+schema: deps db
+	@scripts/schema.sh write
 
 policies:
 	@$(PY) scripts/policies.py sync

@@ -15,6 +15,8 @@ echo "== policy drift"
 .venv/bin/python scripts/policies.py check
 echo "== generated types"
 scripts/types.sh check
+echo "== generated schema (supabase/schema.sql)"
+scripts/schema.sh check
 echo "== supabase db lint (plpgsql_check)"
 sep='?'; case "$DATABASE_URL" in *\?*) sep='&' ;; esac
 node_modules/.bin/supabase db lint --db-url "${DATABASE_URL}${sep}sslmode=disable" \
