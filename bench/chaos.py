@@ -52,8 +52,8 @@ from psycopg.types.json import Jsonb
 
 from devstack.processes import stop_process
 from devstack.smtp_sink import SmtpSink
-from devstack.stripe_double_harness import StripeDoubleHandle, start_stripe_double
-from devstack.stripe_double_webhooks import sign
+from devstack.stripe_double.harness import StripeDoubleHandle, start_stripe_double
+from devstack.stripe_double.webhooks import sign
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_BIN = Path("/usr/lib/postgresql/15/bin")

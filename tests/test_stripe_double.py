@@ -14,7 +14,7 @@ import pytest
 import stripe
 
 from devstack.stripe_double import StripeDoubleHandle, run_stripe_double
-from devstack.stripe_double_forms import parse_form
+from devstack.stripe_double.forms import parse_form
 
 pytestmark = pytest.mark.slow  # starts real processes (see tests/README.md)
 

@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from devstack.localapi import LocalAPI, free_port  # noqa: E402
 from devstack.openai_fake import run_openai_fake  # noqa: E402
-from devstack.stripe_double_harness import start_stripe_double  # noqa: E402
+from devstack.stripe_double.harness import start_stripe_double  # noqa: E402
 
 SERVER_URL = os.environ.get(
     "DATABASE_URL", "postgresql://postgres:postgres@127.0.0.1:54322/postgres")

@@ -28,11 +28,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from devstack.stripe_double_forms import ApiError, as_str_list, check_params, parse_form
-from devstack.stripe_double_harness import StripeDoubleHandle, run_stripe_double
-from devstack.stripe_double_lists import expand, list_objects
-from devstack.stripe_double_state import Obj, Origin, StripeState, new_id, snapshot
-from devstack.stripe_double_webhooks import WebhookDispatcher, WebhookSettings
+from devstack.stripe_double.forms import ApiError, as_str_list, check_params, parse_form
+from devstack.stripe_double.harness import StripeDoubleHandle, run_stripe_double
+from devstack.stripe_double.lists import expand, list_objects
+from devstack.stripe_double.state import Obj, Origin, StripeState, new_id, snapshot
+from devstack.stripe_double.webhooks import WebhookDispatcher, WebhookSettings
 
 __all__ = ["StripeDouble", "StripeDoubleHandle", "main", "make_server", "run_stripe_double"]
 
@@ -575,7 +575,3 @@ def main(argv: list[str] | None = None) -> None:
         double.dispatcher.stop()
         server.server_close()
         sys.stdout.flush()
-
-
-if __name__ == "__main__":
-    main()

@@ -6,7 +6,7 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
-from devstack.stripe_double_forms import ApiError, as_int, invalid
+from devstack.stripe_double.forms import ApiError, as_int, invalid
 
 Obj = dict[str, Any]
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from devstack.stripe_double_forms import (
+from devstack.stripe_double.forms import (
     ApiError,
     as_bool,
     as_enum,

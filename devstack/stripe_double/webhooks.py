@@ -16,7 +16,7 @@ from fnmatch import fnmatchcase
 from typing import Any
 from urllib.parse import urlsplit
 
-from devstack.stripe_double_state import Obj, StripeState
+from devstack.stripe_double.state import Obj, StripeState
 
 USER_AGENT = "Stripe/1.0 (+https://stripe.com/docs/webhooks)"
 
