@@ -27,7 +27,7 @@ from urllib.parse import urlencode, urlsplit
 
 from devstack.processes import stop_process, wait_until
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 _CLI_FLAGS = {"webhook_url": "--webhook-url", "webhook_secret": "--webhook-secret"}
 
 
