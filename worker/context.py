@@ -27,7 +27,7 @@ import psycopg
 
 from wayfare.logs import get_logger
 from worker.errors import JobCancelled, JobLost
-from worker.store import TRANSIENT, ClaimedJob, JobStore
+from worker.store import TRANSIENT, ClaimedJob, JobStore, retry_while_leased
 
 log = get_logger("worker.context")
 
@@ -164,20 +164,14 @@ class JobContext:
         if self._lost:
             raise JobLost(self.job_id)
         progress = self._pending_progress
-        deadline = time.monotonic() + max(self.job.lease_seconds, 1)
-        delay = 0.05
-        while True:
-            try:
-                state = self._store.heartbeat(self.job, progress=progress, checkpoint=checkpoint)
-                break
-            except TRANSIENT:
-                # the database is away: keep trying while the lease may still be ours
-                if time.monotonic() + delay > deadline:
-                    self.mark_lost()
-                    raise JobLost(self.job_id) from None
-                log.warning("job.write_retry", job_id=self.job_id)
-                time.sleep(delay)
-                delay = min(delay * 2, 1.0)
+        try:  # the database is away: keep trying while the lease may still be ours
+            state = retry_while_leased(
+                lambda: self._store.heartbeat(self.job, progress=progress, checkpoint=checkpoint),
+                max(self.job.lease_seconds, 1),
+                on_retry=lambda: log.warning("job.write_retry", job_id=self.job_id))
+        except TRANSIENT:
+            self.mark_lost()
+            raise JobLost(self.job_id) from None
         self._last_write = time.monotonic()
         if progress == self._pending_progress:
             self._pending_progress = None

@@ -15,7 +15,7 @@ from worker.errors import JobCancelled, JobLost, PermanentError
 from worker.inflight import Inflight, InflightSet
 from worker.registry import Handler
 from worker.stats import TypeStats
-from worker.store import TRANSIENT, JobStore
+from worker.store import TRANSIENT, JobStore, retry_while_leased
 
 log = get_logger("worker.runner")
 
@@ -101,15 +101,9 @@ class Runner:
 
     def _write(self, item: Inflight, call: Callable[[], T]) -> T | None:
         """Retry a write while the database is away and the lease may still be ours."""
-        deadline = time.monotonic() + item.job.lease_seconds
-        delay = 0.05
-        while True:
-            try:
-                return call()
-            except TRANSIENT as exc:
-                if time.monotonic() + delay > deadline:
-                    log.warning("worker.write_abandoned", error_type=type(exc).__name__)
-                    return None
-                time.sleep(delay)
-                delay = min(delay * 2, 1.0)
+        try:
+            return retry_while_leased(call, item.job.lease_seconds)
+        except TRANSIENT as exc:
+            log.warning("worker.write_abandoned", error_type=type(exc).__name__)
+            return None
 

@@ -4,9 +4,10 @@ WORKER_DB_ROLE) and one method per worker function in the database (docs/jobs.md
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg import sql
@@ -19,6 +20,26 @@ log = get_logger("worker.store")
 # Errors that mean "the database is (for now) unreachable": retry, never crash. They include
 # psycopg.errors.QueryCanceled: a statement cancelled by the session's statement_timeout.
 TRANSIENT = (psycopg.OperationalError, psycopg.InterfaceError)
+
+T = TypeVar("T")
+
+
+def retry_while_leased(call: Callable[[], T], lease_seconds: float,
+                       on_retry: Callable[[], None] | None = None) -> T:
+    """Run `call`, retrying (backoff 50 ms doubling to 1 s) while the database is away and the
+    lease may still be ours; past `lease_seconds` the last TRANSIENT error is raised."""
+    deadline = time.monotonic() + lease_seconds
+    delay = 0.05
+    while True:
+        try:
+            return call()
+        except TRANSIENT:
+            if time.monotonic() + delay > deadline:
+                raise
+            if on_retry is not None:
+                on_retry()
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
 CONNECT_TIMEOUT = 10  # seconds to connect
 IDLE_IN_TRANSACTION_MS = 60_000  # a transaction the worker left open (a bug) ends after a minute
 
