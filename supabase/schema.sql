@@ -523,11 +523,10 @@ begin
             'INVALID_STATE', pg_catalog.format('The job is already %s.', v_job.status), 'job_id'
         );
     end if;
-    return pg_catalog.jsonb_build_object(
-        'jobId', v_job.id,
+    -- the 202 body of start_job (jobId, pollUrl), with the job's status as it is now
+    return private.job_accepted(v_job.id) || pg_catalog.jsonb_build_object(
         'status', v_job.status,
-        'cancelRequestedAt', v_job.cancel_requested_at,
-        'pollUrl', '/rest/v1/jobs?id=eq.' || v_job.id::text
+        'cancelRequestedAt', v_job.cancel_requested_at
     );
 end;
 $$;
