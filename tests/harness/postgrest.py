@@ -19,11 +19,11 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit
 
 import httpx
 
-from devstack.localapi import LocalAPI
+from devstack.localapi import LocalAPI, as_role
 
 
 @dataclass
@@ -60,7 +60,7 @@ class _Servers:
         with self._lock:
             api, count = self._running.get(name, (None, 0))
             if api is None:
-                api = LocalAPI(_superuser_url(database_url), with_auth=False).start()
+                api = LocalAPI(as_role(database_url, "postgres"), with_auth=False).start()
             self._running[name] = (api, count + 1)
             return api
 
@@ -89,12 +89,6 @@ SERVERS = _Servers()
 
 def _database(url: str) -> str:
     return urlsplit(url).path.lstrip("/").split("?")[0]
-
-
-def _superuser_url(url: str) -> str:
-    parts = urlsplit(url)
-    host = parts.netloc.rsplit("@", 1)[-1]
-    return urlunsplit((parts.scheme, f"postgres@{host}", parts.path, parts.query, ""))
 
 
 class PostgREST:
