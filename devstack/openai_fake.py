@@ -32,8 +32,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
-import queue
 import re
 import signal
 import subprocess
@@ -43,12 +41,11 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import httpx
 
-from devstack.processes import stop_process
+from devstack.processes import REPO_ROOT, module_env, read_banner, stop_process
 from wayfare.ai.offline import KNOWN_TASKS, build_answer, detect_task, estimate_tokens, message_text
 
 FAKE_MARKER = "[openai_fake: not a model]"
@@ -65,7 +62,6 @@ _STEP_KEYS = {
     "match": (str,),
     "repeat": (int,),
 }
-_REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 class FakeState:
@@ -421,12 +417,11 @@ def run_openai_fake(
     command += ["--port", str(port), "--model", model]
     if api_key:
         command += ["--api-key", api_key]
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(_REPO_ROOT), env.get("PYTHONPATH")) if p)
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env, cwd=_REPO_ROOT)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=module_env(),
+                               cwd=REPO_ROOT)
     handle: FakeHandle | None = None
     try:
-        url = _wait_for_banner(process, startup_timeout_s)
+        url = read_banner(process, _banner_url, startup_timeout_s, "openai_fake")
         handle = FakeHandle(process, url)
         _wait_until_ready(handle, startup_timeout_s)
         yield handle
@@ -438,29 +433,9 @@ def run_openai_fake(
             process.wait(timeout=5)
 
 
-def _wait_for_banner(process: subprocess.Popen[str], timeout_s: float) -> str:
-    lines: queue.Queue[str] = queue.Queue()
-
-    def pump() -> None:  # read the banner, then keep draining so the pipe never fills
-        assert process.stdout is not None
-        for line in process.stdout:
-            lines.put(line)
-
-    threading.Thread(target=pump, daemon=True).start()
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            line = lines.get(timeout=0.1)
-        except queue.Empty:
-            if process.poll() is not None:
-                raise RuntimeError(
-                    f"openai_fake exited early (code {process.returncode})"
-                ) from None
-            continue
-        match = re.search(r"(http://[^\s/]+:\d+)/v1", line)
-        if match:
-            return match.group(1)
-    raise RuntimeError("openai_fake did not start in time")
+def _banner_url(line: str) -> str | None:
+    match = re.search(r"(http://[^\s/]+:\d+)/v1", line)
+    return match.group(1) if match else None
 
 
 def _wait_until_ready(handle: FakeHandle, timeout_s: float) -> None:

@@ -7,22 +7,16 @@
 from __future__ import annotations
 
 import contextlib
-import os
-import queue
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import httpx
 
-from devstack.processes import stop_process, wait_until
+from devstack.processes import REPO_ROOT, module_env, read_banner, stop_process, wait_until
 from devstack.tokens import TEST_JWT_SECRET
 
-ROOT = Path(__file__).resolve().parents[2]
 BANNER = "devstack.auth listening on "
 
 
@@ -48,22 +42,12 @@ def run_auth_standin(database_url: str, *, port: int = 0, jwt_secret: str = TEST
         command += ["--jwt-exp", str(jwt_exp)]
     if refresh_token_reuse_interval is not None:
         command += ["--refresh-token-reuse-interval", str(refresh_token_reuse_interval)]
-    env = {**os.environ, "SUPABASE_JWT_SECRET": jwt_secret}
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               text=True, env=env, cwd=ROOT)
-    lines: queue.Queue[str] = queue.Queue()
+                               text=True, env=module_env(SUPABASE_JWT_SECRET=jwt_secret),
+                               cwd=REPO_ROOT)
     output: list[str] = []
-
-    def pump() -> None:  # keep draining so the pipe never fills
-        assert process.stdout is not None
-        for line in process.stdout:
-            output.append(line)
-            lines.put(line)
-
-    threading.Thread(target=pump, daemon=True).start()
     try:
-        url = _banner(process, lines, timeout_s, output)
+        url = read_banner(process, _banner_url, timeout_s, "devstack.auth", output)
         handle = AuthHandle(process, url, output)
         wait_until(lambda: _healthy(url), timeout=timeout_s, what="devstack.auth /health",
                    describe=lambda: "".join(output[-20:]))
@@ -72,19 +56,8 @@ def run_auth_standin(database_url: str, *, port: int = 0, jwt_secret: str = TEST
         stop_process(process)
 
 
-def _banner(process: subprocess.Popen[str], lines: queue.Queue[str], timeout_s: float,
-            output: list[str]) -> str:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            line = lines.get(timeout=0.1)
-        except queue.Empty:
-            if process.poll() is not None:
-                break
-            continue
-        if line.startswith(BANNER):
-            return line[len(BANNER):].strip()
-    raise RuntimeError("devstack.auth did not start:\n" + "".join(output[-30:]))
+def _banner_url(line: str) -> str | None:
+    return line[len(BANNER):].strip() if line.startswith(BANNER) else None
 
 
 def _healthy(url: str) -> bool:

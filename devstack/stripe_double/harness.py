@@ -25,9 +25,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from devstack.processes import stop_process, wait_until
+from devstack.processes import REPO_ROOT, module_env, stop_process, wait_until
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 _CLI_FLAGS = {"webhook_url": "--webhook-url", "webhook_secret": "--webhook-secret"}
 
 
@@ -222,9 +221,7 @@ def start_stripe_double(
     command = _command(port, str(state_file) if state_file else None, config)
     if verbose:
         command.append("--verbose")
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
-    env["PYTHONUNBUFFERED"] = "1"
+    env = module_env(PYTHONUNBUFFERED="1")
     log_fd, log_path = tempfile.mkstemp(prefix="stripe-double-", suffix=".log")
     with os.fdopen(log_fd, "wb") as log:
         process = subprocess.Popen(
