@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 from tests.harness import databases
 
@@ -31,3 +31,18 @@ def rate(fn: Callable[[int], None], n: int) -> float:
 
 def best_of(runs: int, measure: Callable[[], float]) -> float:
     return max(measure() for _ in range(runs))
+
+
+def throughput(fn: Callable[[str], object], texts: Sequence[str], seconds: float) -> float:
+    """Texts per CPU-second of this (single-threaded) process: best of timed rounds over
+    `seconds`. CPU time rather than wall time, so other work on a shared machine does not count."""
+    fn(texts[0])
+    best = 0.0
+    deadline = time.process_time() + seconds
+    while True:
+        start = time.process_time()
+        for t in texts:
+            fn(t)
+        best = max(best, len(texts) / max(time.process_time() - start, 1e-9))
+        if time.process_time() > deadline:
+            return best

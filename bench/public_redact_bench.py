@@ -55,6 +55,7 @@ os.environ.setdefault("TQDM_DISABLE", "1")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.common import throughput  # noqa: E402
 from wayfare.redact import find_pii, redact  # noqa: E402
 
 Span = tuple[str, int, int]
@@ -289,20 +290,6 @@ def _version(dist: str) -> str:
         return version(dist)
     except PackageNotFoundError:
         return "?"
-
-
-def throughput(fn: Callable[[str], object], texts: Sequence[str], seconds: float) -> float:
-    """Texts per CPU-second of this single-threaded process: best of timed rounds."""
-    fn(texts[0])
-    best = 0.0
-    deadline = time.process_time() + seconds
-    while True:
-        start = time.process_time()
-        for t in texts:
-            fn(t)
-        best = max(best, len(texts) / max(time.process_time() - start, 1e-9))
-        if time.process_time() > deadline:
-            return best
 
 
 def texts_of_150(samples: Sequence[Sample], count: int = 400) -> list[str]:

@@ -6,7 +6,7 @@ For each redactor, on tests/data/redact_corpus.jsonl: token-level F1 (and P/R), 
 recall, the share of PII-free texts it changed ("destroyed"), and throughput in texts per
 second on one core, measured on the corpus texts and on ~150-character texts (two corpus texts
 joined). Prints ratios at the end. Makes no assertions about speed; finishes in well under two
-minutes (Presidio dominates). See bench/README_redact.md for how to install Presidio here.
+minutes (Presidio dominates). See bench/README.md (PII redaction) to install Presidio.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import random
 import re
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +28,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.common import throughput  # noqa: E402
 from wayfare.redact import find_pii, redact  # noqa: E402
 from wayfare.redact.score import DEFAULT_CORPUS, Example, Score, load_corpus, score  # noqa: E402
 
@@ -162,24 +163,6 @@ def presidio_pass(
 # --------------------------------------------------------------------------- measuring
 
 
-def throughput(fn: Callable[[str], object], texts: Sequence[str], seconds: float) -> float:
-    """Texts per CPU-second of this (single-threaded) process: best of timed rounds.
-
-    CPU time rather than wall time, so that other work on a shared machine does not count.
-    """
-    fn(texts[0])
-    best = 0.0
-    deadline = time.process_time() + seconds
-    while True:
-        start = time.process_time()
-        for t in texts:
-            fn(t)
-        elapsed = max(time.process_time() - start, 1e-9)
-        best = max(best, len(texts) / elapsed)
-        if time.process_time() > deadline:
-            return best
-
-
 @dataclass
 class Row:
     name: str
@@ -242,7 +225,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         t0 = time.perf_counter()
         presidio, why = load_presidio()
         if presidio is None:
-            presidio_note = f"Presidio skipped: {why}. See bench/README_redact.md."
+            presidio_note = f"Presidio skipped: {why}. See bench/README.md (PII redaction)."
         else:
             load_s = time.perf_counter() - t0
             sample_150 = texts_150[:150]

@@ -64,3 +64,38 @@ def test_every_subfolder_of_the_main_parts_is_placed() -> None:
     text = (ROOT / "README.md").read_text() + (ROOT / "docs" / "architecture.md").read_text()
     unplaced = sorted(f for f in folders if f not in text)
     assert not unplaced, f"named in neither README nor docs/architecture.md: {unplaced}"
+
+
+TOP = ("bench", "deploy", "devstack", "docs", "frontend", "scripts", "sql", "supabase", "tests",
+       "wayfare", "webhook", "worker")
+PATHLIKE = re.compile(r"`((?:{})/[A-Za-z0-9_./-]*)`".format("|".join(TOP)))
+LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
+
+
+def tracked_docs() -> list[str]:
+    files = subprocess.run(["git", "ls-files", "*.md"], cwd=ROOT, capture_output=True, text=True,
+                           check=True).stdout.split()
+    return [f for f in files if f != "CHANGELOG.md"]  # the changelog names what once was
+
+
+def ignored(path: str) -> bool:
+    """Git ignores the path: it is generated output (bench results, test screenshots)."""
+    check = subprocess.run(["git", "check-ignore", "-q", "--no-index", path], cwd=ROOT)
+    return check.returncode == 0
+
+
+def test_paths_and_links_in_the_docs_exist() -> None:
+    """Docs stand alone: every repository path they name in backticks, and every relative link,
+    points at something in this repository, or at a place git ignores (generated output)."""
+    broken = []
+    for doc in tracked_docs():
+        text = (ROOT / doc).read_text()
+        for path in PATHLIKE.findall(text):
+            if not (ROOT / path.rstrip("/.")).exists() and not ignored(path):
+                broken.append(f"{doc}: `{path}`")
+        for target in LINK.findall(text):
+            if "://" in target or target.startswith("mailto:"):
+                continue
+            if not ((ROOT / doc).parent / target).exists():
+                broken.append(f"{doc}: ({target})")
+    assert not broken, "docs name paths that do not exist:\n" + "\n".join(broken)
