@@ -1,4 +1,4 @@
-"""The error contract (shared/contract.md §3) for the Python services.
+"""The error contract (docs/errors.md) for the Python services.
 
 The catalogue mirrors private.error_codes in Postgres (a test keeps the two equal). The web
 service answers errors as
@@ -63,6 +63,10 @@ class ApiError(Exception):
         self.headers = headers or {}
         self.status = status or self.spec.http_status
         super().__init__(f"{self.spec.code}: {self.message}")
+
+    @property
+    def code(self) -> str:
+        return self.spec.code
 
 
 def envelope(error: ApiError, *, request_id: str, trace_id: str | None = None) -> dict[str, Any]:

@@ -2,8 +2,9 @@
 
 web: `GET http://127.0.0.1:$PORT/healthz` answers 200 within 3 s. worker: the worker has no
 port; it is healthy when its database (DATABASE_URL, what it needs to claim jobs) answers
-`select 1` within 5 s. Without an argument the process is guessed from PID 1's command line
-(the image runs one process per container). Exit 0 healthy, 1 not; one line on stderr saying
+`select 1` within 5 s, on a connection of its own made by the door (wayfare/db.py `probe`).
+Without an argument the process is guessed from PID 1's command line (the image runs one
+process per container). Exit 0 healthy, 1 not; one line on stderr saying
 why, never a URL with its password.
 """
 
@@ -15,9 +16,11 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-import psycopg
+from wayfare import db
+from wayfare.config import default_database_url
 
-from wayfare.config import ConfigError, default_database_url
+PROBE = db.Session(application_name="wayfare-healthcheck", statement_timeout_ms=5000,
+                   connect_timeout=5)
 
 
 def which() -> str:
@@ -40,9 +43,9 @@ def check_web() -> str | None:
 def check_worker() -> str | None:
     try:
         url = os.environ.get("DATABASE_URL") or default_database_url(os.environ)
-        with psycopg.connect(url, connect_timeout=5) as conn:
-            conn.execute("select 1")
-    except (psycopg.Error, ConfigError) as exc:
+        db.probe(url, PROBE)
+    except Exception as exc:  # unreachable, too slow (DatabaseUnavailable, DatabaseTimeout),
+        # a bad URL (ConfigError, psycopg's ProgrammingError): the name only, never the URL
         return f"database: {type(exc).__name__}"
     return None
 

@@ -1,4 +1,4 @@
-"""Database-derived series for `GET /metrics` (contract §12), read from
+"""Database-derived series for `GET /metrics` (docs/ops.md), read from
 private.ops_snapshot() at scrape time (cached for a few seconds):
 
 - wayfare_queue_depth{type, status}            jobs queued / processing now

@@ -1,8 +1,9 @@
 """Every error of the web service answered with the contract's envelope (wayfare.errors):
 our own ApiErrors, Werkzeug's HTTP errors (404, 405, 413, ...) and anything unexpected
-(500 INTERNAL, logged with the request id; nothing internal reaches the client). A query
-cancelled by its route's statement time limit is 408 TIMEOUT, a database out of reach 503,
-both retryable with Retry-After."""
+(500 INTERNAL, logged with the request id; nothing internal reaches the client). Database
+errors arrive already as ApiErrors (wayfare/db.py maps them): a query cancelled by its
+route's statement time limit is 408 TIMEOUT, a database out of reach 503, both retryable with
+Retry-After."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from wayfare.errors import ApiError, envelope
 from wayfare.logs import get_logger
-from webhook.db import DatabaseTimeout, DatabaseUnavailable
 from webhook.request_ids import current_request_id, current_trace_id
 
 log = get_logger("webhook.errors")
@@ -52,16 +52,6 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response:
         return error_response(from_http_exception(exc))
-
-    @app.errorhandler(DatabaseTimeout)
-    def database_timeout(exc: DatabaseTimeout) -> Response:
-        # the route's statement time limit cancelled its query (rolled back): retry
-        return error_response(ApiError("TIMEOUT", headers={"Retry-After": "5"}))
-
-    @app.errorhandler(DatabaseUnavailable)
-    def database_unavailable(_exc: DatabaseUnavailable) -> Response:
-        return error_response(ApiError("INTERNAL", "The service is temporarily unavailable.",
-                                       status=503, headers={"Retry-After": "5"}))
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> Response:

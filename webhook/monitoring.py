@@ -38,6 +38,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from wayfare.logs import get_logger
+from webhook.db import Database
 
 log = get_logger("webhook.monitoring")
 MAX_TAIL_BYTES = 32 * 1024 * 1024
@@ -139,9 +140,9 @@ def api_alerts(api: dict[str, Any]) -> list[str]:
     return out
 
 
-def query_report(database: Any) -> dict[str, Any]:
+def query_report(database: Database) -> dict[str, Any]:
     try:
-        return dict(database.ops_query("select private.rpc_query_stats()"))
+        return dict(database.rpc_query_stats())
     except Exception as exc:  # an older schema, the database away: say so, do not fail /ops
         log.warning("ops.query_stats_failed", error_type=type(exc).__name__)
         return {"available": False, "reason": "query statistics unavailable", "rpcs": []}
@@ -226,7 +227,7 @@ def sections(api: dict[str, Any], queries: dict[str, Any]) -> list[str]:
 
 # ------------------------------------------------------------------------------ /metrics
 class MonitoringCollector(Collector):
-    def __init__(self, database: Any) -> None:
+    def __init__(self, database: Database) -> None:
         self.database = database
         self._lock = threading.Lock()
         self._cached: tuple[float, dict[str, Any], dict[str, Any]] | None = None
@@ -273,6 +274,6 @@ class MonitoringCollector(Collector):
         yield from families.values()
 
 
-def init_app(app: Flask, database: Any) -> None:
+def init_app(app: Flask, database: Database) -> None:
     """Register the collector on the app's metrics registry (after metrics.init_app)."""
     app.extensions["wayfare.metrics"].registry.register(MonitoringCollector(database))

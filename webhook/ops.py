@@ -1,4 +1,4 @@
-"""The operators' page (contract §12): `GET /ops` (HTML, charts as inline SVG) and
+"""The operators' page (docs/ops.md): `GET /ops` (HTML, charts as inline SVG) and
 `GET /ops/data.json`, for users whose token says `app_metadata.role` = admin.
 
 A browser signs in by pasting an access token into the form (`POST /ops/login` keeps it in an
@@ -34,6 +34,7 @@ from wayfare import stripe_version
 from wayfare.errors import ApiError
 from webhook import monitoring
 from webhook.auth import COOKIE, TokenVerifier
+from webhook.db import Database
 from webhook.ops_charts import bars, line, table
 
 blueprint = Blueprint("ops", __name__)
@@ -58,15 +59,15 @@ def wants_html() -> bool:
     return request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html"
 
 
-def snapshot(database: Any) -> dict[str, Any]:
-    """private.ops_snapshot() through the web service's pool (role wayfare_web), within the
+def snapshot(database: Database) -> dict[str, Any]:
+    """private.ops_snapshot() through the web service's door (role wayfare_web), within the
     ops statement time limit (webhook/db.py)."""
-    return database.ops_query("select private.ops_snapshot()")
+    return database.ops_snapshot()
 
 
-def email_snapshot(database: Any) -> dict[str, Any]:
+def email_snapshot(database: Database) -> dict[str, Any]:
     """private.email_outbox_snapshot(): booking emails by status, failed ones (no addresses)."""
-    return database.ops_query("select private.email_outbox_snapshot()")
+    return database.email_outbox_snapshot()
 
 
 def email_section(email: dict[str, Any]) -> str:

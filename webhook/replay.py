@@ -7,7 +7,9 @@ running it twice, or over a period the endpoint did receive, is safe.
     python -m webhook.replay --since 1795000000 --dry-run
 
 Needs STRIPE_API_KEY (a restricted key with read access to Events is enough) and
-DATABASE_URL. Stripe keeps events for 30 days. Prints one JSON summary line on stdout.
+DATABASE_URL. It reaches Postgres through the web service's door (webhook/db.py: one
+connection, as role wayfare_web, with the webhook route's statement time limit). Stripe
+keeps events for 30 days. Prints one JSON summary line on stdout.
 """
 
 from __future__ import annotations
@@ -21,12 +23,12 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-import psycopg
 import stripe
 
 from wayfare.config import ConfigError, Settings
 from wayfare.logs import configure_logging, get_logger
 from wayfare.stripe_version import STRIPE_API_VERSION
+from webhook.db import Database
 
 # the types private.apply_stripe_event acts on (docs/payments.md); --all-types lists every type
 HANDLED_TYPES = (
@@ -66,10 +68,9 @@ def fetch_events(client: stripe.StripeClient, since: int, until: int | None,
     return sorted(events, key=lambda e: (e["created"], e["id"]))
 
 
-def record(conn: psycopg.Connection[Any], event: dict[str, Any], request_id: str) -> str:
-    row = conn.execute("select private.record_stripe_event(%s::jsonb, %s)",
-                       (json.dumps(event), request_id)).fetchone()
-    return str(row[0]["outcome"]) if row else "unknown"
+def record(database: Database, event: dict[str, Any], request_id: str) -> str:
+    result = database.record_stripe_event(json.dumps(event), request_id)
+    return str(result["outcome"]) if result else "unknown"
 
 
 def parser() -> argparse.ArgumentParser:
@@ -103,16 +104,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.dry_run:
         outcomes.update(e["type"] for e in events)
     else:
-        with psycopg.connect(settings.database_url, autocommit=True) as conn:
-            member = conn.execute("select pg_has_role(current_user, 'wayfare_web', 'member') "
-                                  "from pg_roles where rolname = 'wayfare_web'").fetchone()
-            if member and member[0]:
-                conn.execute("set role wayfare_web")
+        database = Database(settings.database_url, min_size=1, max_size=1, timeout=10.0,
+                            application_name="wayfare-webhook-replay")
+        database.open()
+        try:
             for event in events:
-                outcome = record(conn, event, request_id)
+                outcome = record(database, event, request_id)
                 outcomes[outcome] += 1
                 log.info("stripe.event_replayed", event_id=event["id"], event_type=event["type"],
                          outcome=outcome, request_id=request_id)
+        finally:
+            database.close()
     summary = {"events": len(events), "dryRun": args.dry_run, "requestId": request_id,
                ("types" if args.dry_run else "outcomes"): dict(sorted(outcomes.items()))}
     print(json.dumps(summary))

@@ -209,7 +209,7 @@ def receive() -> ResponseReturnValue:
         raise
     except DatabaseUnavailable as exc:
         log.warning("stripe.event_deferred", event_id=event["id"], event_type=event["type"],
-                    reason=str(exc))
+                    reason=exc.reason)
         raise ApiError("INTERNAL", "The service is temporarily unavailable.", status=503,
                        headers={"Retry-After": "10"}) from exc
     except ContractError as exc:

@@ -12,18 +12,18 @@
 Checkpoints are written at once (the handler continues only once the database has them);
 progress alone is written at most every PROGRESS_INTERVAL seconds (and with the next
 checkpoint). Every write also extends the job's lease.
+
+A handler reaches the database only through its context: the methods under "what handlers
+may do in SQL" below, one per private.* function the worker's role may call for them
+(backed by JobStore, worker/store.py). Handlers hold no connection and write no SQL.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
-
-import psycopg
 
 from wayfare.logs import get_logger
 from worker.errors import JobCancelled, JobLost
@@ -84,13 +84,6 @@ class JobContext:
     @property
     def user_id(self) -> str | None:
         return self.job.user_id
-
-    @contextlib.contextmanager
-    def connection(self) -> Iterator[psycopg.Connection[Any]]:
-        """A connection from the worker's pool (role wayfare_worker, autocommit) for the
-        handler's own SQL, e.g. private.log_ai_call."""
-        with self._store.pool.connection() as conn:
-            yield conn
 
     # ------------------------------------------------------------------ stopping
     @property
@@ -180,3 +173,58 @@ class JobContext:
             raise JobLost(self.job_id)
         if state == "cancel":
             self.mark_cancelled()
+
+    # ------------------------------------------------------------------ what handlers may do in SQL
+    # Bookings (docs/payments.md): the payment handlers' reads and writes.
+    def booking_for_payment(self, booking_id: str) -> dict[str, Any] | None:
+        """The booking as the payment handlers need it (None: it no longer exists)."""
+        return self._store.booking_for_payment(booking_id)
+
+    def attach_payment_intent(self, booking_id: str, payment_intent_id: str,
+                              client_secret: str | None) -> str | None:
+        """Store the booking's PaymentIntent; returns the booking's status afterwards."""
+        return self._store.attach_payment_intent(booking_id, payment_intent_id, client_secret)
+
+    def cancel_unpaid_booking(self, booking_id: str, payment_intent_id: str | None,
+                              ) -> str | None:
+        """Cancel an unpaid booking whose PaymentIntent is this one (or none); returns its
+        status, or `retry` when another PaymentIntent was attached meanwhile."""
+        return self._store.cancel_unpaid_booking(booking_id, payment_intent_id)
+
+    def record_refund(self, booking_id: str, amount_refunded: int) -> str | None:
+        """Record a refund of this amount (cents); returns the booking's status."""
+        return self._store.record_refund(booking_id, amount_refunded)
+
+    def record_booking_error(self, booking_id: str, message: str, *,
+                             mark_failed: bool = False) -> str | None:
+        """Show the booking's owner a user-safe reason; `mark_failed` also moves an unpaid
+        booking to payment_failed."""
+        return self._store.record_booking_error(booking_id, message, mark_failed)
+
+    def confirm_booking(self, booking_id: str) -> str | None:
+        """paid -> confirmed; returns the status (None: no such booking)."""
+        return self._store.confirm_booking(booking_id)
+
+    # Booking emails (docs/payments.md, "Emails").
+    def email_to_send(self, outbox_id: str) -> dict[str, Any] | None:
+        """Lock the outbox row and count this attempt (None: the row is gone)."""
+        return self._store.email_to_send(outbox_id)
+
+    def email_sent(self, outbox_id: str) -> str | None:
+        return self._store.email_sent(outbox_id)
+
+    def email_failed(self, outbox_id: str, error: str, *, permanent: bool) -> str | None:
+        return self._store.email_failed(outbox_id, error, permanent)
+
+    # AI calls (docs/ai-providers.md).
+    def log_ai_call(self, *, provider: str, model: str, purpose: str, prompt: str | None,
+                    response: str | None, structured: Any, usage: dict[str, int],
+                    duration_ms: int, attempts: int, error: str | None) -> bool:
+        """One private.ai_logs row for this job (texts already redacted: the database keeps
+        them only with the user's consent). When the database still finds personal data in
+        the texts it refuses them and the row keeps usage only: returns False then."""
+        return self._store.log_ai_call({
+            "user_id": self.user_id, "job_id": self.job_id, "request_id": self.request_id,
+            "provider": provider, "model": model, "purpose": purpose, "prompt": prompt,
+            "response": response, "structured": structured, "usage": usage,
+            "duration_ms": duration_ms, "attempts": attempts, "error": error})

@@ -1,16 +1,15 @@
 """LISTEN on a connection of its own: `wayfare_jobs` (payload: a job type) wakes the claim
 loop at once; `wayfare_job_cancel` (payload: a job id) tells a running handler to stop.
-The connection is re-established whenever it drops; polling covers the gap."""
+The connection (the worker's door, wayfare/db.py: same role and time limits as the pool's)
+is re-established whenever it drops; polling covers the gap."""
 
 from __future__ import annotations
 
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
 
-import psycopg
-
+from wayfare.db import Connection
 from wayfare.logs import get_logger
 from worker.store import TRANSIENT
 
@@ -22,14 +21,11 @@ LIVENESS_SECONDS = 15.0
 
 
 class Listener(threading.Thread):
-    def __init__(self, database_url: str, *, connect_kwargs: dict[str, Any],
-                 configure: Callable[[psycopg.Connection[Any]], None],
+    def __init__(self, connect: Callable[[], Connection], *,
                  on_job: Callable[[str], None], on_cancel: Callable[[str], None],
                  on_connected: Callable[[], None], stop: threading.Event) -> None:
         super().__init__(name="listener", daemon=True)
-        self.database_url = database_url
-        self.connect_kwargs = connect_kwargs
-        self.configure = configure
+        self.connect = connect
         self.on_job = on_job
         self.on_cancel = on_cancel
         self.on_connected = on_connected
@@ -40,8 +36,7 @@ class Listener(threading.Thread):
         backoff = 0.1
         while not self.stop_event.is_set():
             try:
-                with psycopg.connect(self.database_url, **self.connect_kwargs) as conn:
-                    self.configure(conn)
+                with self.connect() as conn:
                     conn.execute(f"listen {JOBS_CHANNEL}")
                     conn.execute(f"listen {CANCEL_CHANNEL}")
                     self.connected.set()
@@ -57,7 +52,7 @@ class Listener(threading.Thread):
                     self.stop_event.wait(backoff)
                     backoff = min(backoff * 2, 5.0)
 
-    def _listen(self, conn: psycopg.Connection[Any]) -> None:
+    def _listen(self, conn: Connection) -> None:
         checked = time.monotonic()
         while not self.stop_event.is_set():
             for note in conn.notifies(timeout=0.5):

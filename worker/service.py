@@ -29,8 +29,6 @@ import queue
 import threading
 import time
 
-import psycopg
-
 from wayfare.logs import get_logger
 from worker.completions import Completions
 from worker.config import WorkerConfig
@@ -90,11 +88,9 @@ class Worker:
         self.heartbeater = Heartbeater(
             self.store, self.inflight, self.stats, recover_interval=config.recover_interval,
             on_recovered=self.poke, stop=self._threads_stop)
-        listen_kwargs = self.store.connect_kwargs()
-        listen_kwargs["application_name"] = f"wayfare-worker-listen:{config.worker_id}"[:63]
+        listen_name = f"wayfare-worker-listen:{config.worker_id}"
         self.listener = Listener(
-            config.database_url, connect_kwargs=listen_kwargs,
-            configure=self.store.configure_session, on_job=self.on_notify,
+            lambda: self.store.connect(listen_name), on_job=self.on_notify,
             on_cancel=self.on_cancel, on_connected=self.poke, stop=self._threads_stop)
         self.claimers = [threading.Thread(target=self._claim_loop, args=(False,),
                                           name=f"claimer-{n}", daemon=True)
@@ -290,9 +286,8 @@ class Worker:
                 return  # next time round
             self._fenced = True
         try:
-            try:
-                held = self.store.held()
-            except psycopg.errors.UndefinedFunction:  # a database without held_jobs yet
+            held = self.store.held()
+            if held is None:  # a database without held_jobs yet
                 log.warning("worker.lost_claims_unchecked", reason="no private.held_jobs")
                 self._orphans_suspected = False
                 self._next_orphan_check = float("inf")

@@ -1,5 +1,7 @@
-"""The worker's side of Postgres: a connection pool of session connections (running as
-WORKER_DB_ROLE) and one method per worker function in the database (docs/jobs.md)."""
+"""The worker's side of Postgres: one method per worker function in the database
+(docs/jobs.md), over the worker's door (wayfare/db.py: a pool of session connections running
+as WORKER_DB_ROLE, errors mapped to the error contract). Job handlers reach it only through
+their JobContext (worker/context.py), never with SQL of their own."""
 
 from __future__ import annotations
 
@@ -10,16 +12,16 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 import psycopg
-from psycopg import sql
-from psycopg_pool import ConnectionPool
+from psycopg.types.json import Jsonb
 
+from wayfare import db
 from wayfare.logs import get_logger
 
 log = get_logger("worker.store")
 
 # Errors that mean "the database is (for now) unreachable": retry, never crash. They include
-# psycopg.errors.QueryCanceled: a statement cancelled by the session's statement_timeout.
-TRANSIENT = (psycopg.OperationalError, psycopg.InterfaceError)
+# a statement cancelled by the session's statement_timeout (DatabaseTimeout).
+TRANSIENT = db.TRANSIENT
 
 T = TypeVar("T")
 
@@ -40,6 +42,8 @@ def retry_while_leased(call: Callable[[], T], lease_seconds: float,
                 on_retry()
             time.sleep(delay)
             delay = min(delay * 2, 1.0)
+
+
 CONNECT_TIMEOUT = 10  # seconds to connect
 IDLE_IN_TRANSACTION_MS = 60_000  # a transaction the worker left open (a bug) ends after a minute
 
@@ -106,62 +110,31 @@ class JobStore:
                  application_name: str = "wayfare-worker", statement_timeout: float = 30.0,
                  ) -> None:
         self.worker_id = worker_id
-        self.role = role
-        self.statement_timeout_ms = max(0, int(statement_timeout * 1000))
-        self.application_name = application_name[:63]
-        self._role_checked = False
-        self.pool = ConnectionPool(
-            database_url,
-            min_size=min(3, size),
-            max_size=size,
-            kwargs=self.connect_kwargs(),
-            configure=self._configure,
-            open=False,
+        self.database_url = database_url
+        # WORKER_STATEMENT_TIMEOUT bounds every statement: one that runs longer (behind a
+        # lock, say) is cancelled and retried like a lost connection
+        self.session = db.Session(
+            application_name=application_name, role=role,
+            statement_timeout_ms=max(0, int(statement_timeout * 1000)),
+            idle_in_transaction_ms=IDLE_IN_TRANSACTION_MS, connect_timeout=CONNECT_TIMEOUT,
+            keepalives=True)
+        self.door = db.Door(
+            database_url, self.session, min_size=3, max_size=size, wait=10.0,
             name="wayfare-worker",
-            timeout=10.0,
             reconnect_timeout=24 * 3600.0,  # keep trying: Postgres may be down for a while
         )
 
-    def connect_kwargs(self) -> dict[str, Any]:
-        return {
-            "autocommit": True,
-            "application_name": self.application_name,
-            "connect_timeout": CONNECT_TIMEOUT,
-            # notice a dead server on an idle connection within about a minute
-            "keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10,
-            "keepalives_count": 3,
-        }
-
-    def configure_session(self, conn: psycopg.Connection[Any]) -> None:
-        """Bound every statement of this session (WORKER_STATEMENT_TIMEOUT: a statement that
-        runs longer, e.g. behind a lock, is cancelled and retried like a lost connection);
-        then `set role` to the worker's role when the connecting user may (a member)."""
-        conn.execute("select pg_catalog.set_config('statement_timeout', %s, false),"
-                     " pg_catalog.set_config('idle_in_transaction_session_timeout', %s, false)",
-                     (str(self.statement_timeout_ms), str(IDLE_IN_TRANSACTION_MS)))
-        if not self.role:
-            return
-        member = conn.execute("select pg_catalog.pg_has_role(current_user, %s, 'member')",
-                              (self.role,)).fetchone()
-        if member and member[0]:
-            conn.execute(sql.SQL("set role {}").format(sql.Identifier(self.role)))
-        elif not self._role_checked:
-            log.warning("worker.role_not_member", role=self.role)
-        self._role_checked = True
-
-    def _configure(self, conn: psycopg.Connection[Any]) -> None:
-        self.configure_session(conn)
+    def connect(self, application_name: str) -> db.Connection:
+        """A connection of its own (the listener's), set up like the pool's."""
+        return db.connect(self.database_url, self.session.named(application_name))
 
     def open(self, wait: bool = True) -> None:
-        self.pool.open(wait=False)
-        if wait:
-            try:
-                self.pool.wait(timeout=30.0)
-            except Exception:  # the database may be down: connections keep being retried
-                log.warning("worker.db_unavailable_at_start")
+        if not self.door.open(wait=30.0 if wait else None):
+            # the database may be down: connections keep being retried
+            log.warning("worker.db_unavailable_at_start")
 
     def close(self) -> None:
-        self.pool.close(timeout=5.0)
+        self.door.close(timeout=5.0)
 
     # ------------------------------------------------------------------ the worker functions
     def claim(self, types: Sequence[str], batch: int,
@@ -171,47 +144,38 @@ class JobStore:
         same transaction and round trip (a pipeline): one commit for both.
         Returns (the jobs claimed, the ids completed)."""
         claim_args = (self.worker_id, list(types), batch)
-        done: set[str] = set()
-        with self.pool.connection() as conn:
-            if completions:
-                with conn.pipeline(), conn.transaction():
-                    completed = conn.execute(COMPLETE_SQL, self._complete_args(completions))
-                    claimed = conn.execute(CLAIM_SQL, claim_args)
-                done = {r[0] for r in completed.fetchall()}
-                rows = claimed.fetchall()
-            else:
-                rows = conn.execute(CLAIM_SQL, claim_args).fetchall()
+        if not completions:
+            return [ClaimedJob(*r) for r in self.door.rows(CLAIM_SQL, claim_args)], set()
+        with self.door.connection() as conn:
+            with conn.pipeline(), conn.transaction():
+                completed = conn.execute(COMPLETE_SQL, self._complete_args(completions))
+                claimed = conn.execute(CLAIM_SQL, claim_args)
+            done = {r[0] for r in completed.fetchall()}
+            rows = claimed.fetchall()
         return [ClaimedJob(*r) for r in rows], done
 
     def heartbeat_many(self, held: Iterable[tuple[str, int]]) -> dict[str, str]:
         ids, attempts = _columns(held)
         if not ids:
             return {}
-        with self.pool.connection() as conn:
-            rows = conn.execute(
-                "select job_id::text, state from private.heartbeat_jobs(%s, %s::text[]::uuid[],"
-                " %s::int[])",
-                (self.worker_id, ids, attempts),
-            ).fetchall()
+        rows = self.door.rows(
+            "select job_id::text, state from private.heartbeat_jobs(%s, %s::text[]::uuid[],"
+            " %s::int[])", (self.worker_id, ids, attempts))
         return {r[0]: r[1] for r in rows}
 
     def heartbeat(self, job: ClaimedJob, *, progress: int | None = None,
                   checkpoint: dict[str, Any] | None = None) -> str:
-        with self.pool.connection() as conn:
-            row = conn.execute(
-                "select private.heartbeat_job(%s, %s, %s, %s, %s::jsonb)",
-                (job.id, self.worker_id, job.attempt, progress,
-                 None if checkpoint is None else json.dumps(checkpoint)),
-            ).fetchone()
-        return row[0] if row else "lost"
+        state = self.door.value(
+            "select private.heartbeat_job(%s, %s, %s, %s, %s::jsonb)",
+            (job.id, self.worker_id, job.attempt, progress,
+             None if checkpoint is None else json.dumps(checkpoint)))
+        return state or "lost"
 
     def complete_many(self, items: Sequence[tuple[ClaimedJob, str]]) -> set[str]:
         """items: (job, result as JSON text). Returns the ids completed."""
         if not items:
             return set()
-        with self.pool.connection() as conn:
-            rows = conn.execute(COMPLETE_SQL, self._complete_args(items)).fetchall()
-        return {r[0] for r in rows}
+        return {r[0] for r in self.door.rows(COMPLETE_SQL, self._complete_args(items))}
 
     def _complete_args(self, items: Sequence[tuple[ClaimedJob, str]]) -> tuple[Any, ...]:
         return (self.worker_id, [j.id for j, _ in items], [r for _, r in items],
@@ -219,46 +183,107 @@ class JobStore:
 
     def fail(self, job: ClaimedJob, *, error: str, retryable: bool,
              user_message: str | None = None) -> str:
-        with self.pool.connection() as conn:
-            row = conn.execute(
-                "select private.fail_job(%s, %s, %s, %s, %s, %s)",
-                (job.id, self.worker_id, job.attempt, error[:4000], retryable, user_message),
-            ).fetchone()
-        return row[0] if row else "lost"
+        state = self.door.value(
+            "select private.fail_job(%s, %s, %s, %s, %s, %s)",
+            (job.id, self.worker_id, job.attempt, error[:4000], retryable, user_message))
+        return state or "lost"
 
     def cancel_confirmed(self, job: ClaimedJob) -> bool:
-        with self.pool.connection() as conn:
-            row = conn.execute("select private.cancel_confirmed(%s, %s, %s)",
-                               (job.id, self.worker_id, job.attempt)).fetchone()
-        return bool(row and row[0])
+        return bool(self.door.value("select private.cancel_confirmed(%s, %s, %s)",
+                                    (job.id, self.worker_id, job.attempt)))
 
     def release_many(self, held: Iterable[tuple[str, int]]) -> int:
         ids, attempts = _columns(held)
         if not ids:
             return 0
-        with self.pool.connection() as conn:
-            row = conn.execute("select private.release_jobs(%s, %s::text[]::uuid[], %s::int[])",
-                               (self.worker_id, ids, attempts)).fetchone()
-        return int(row[0]) if row else 0
+        return int(self.door.value(
+            "select private.release_jobs(%s, %s::text[]::uuid[], %s::int[])",
+            (self.worker_id, ids, attempts)) or 0)
 
-    def held(self) -> list[tuple[str, int]]:
-        """(job id, attempt) of every lease this worker holds, as the database says."""
-        with self.pool.connection() as conn:
-            rows = conn.execute("select job_id::text, attempt from private.held_jobs(%s)",
-                                (self.worker_id,)).fetchall()
+    def held(self) -> list[tuple[str, int]] | None:
+        """(job id, attempt) of every lease this worker holds, as the database says; None
+        when the database has no private.held_jobs (a schema older than the worker)."""
+        try:
+            rows = self.door.rows("select job_id::text, attempt from private.held_jobs(%s)",
+                                  (self.worker_id,))
+        except psycopg.errors.UndefinedFunction:
+            return None
         return [(r[0], r[1]) for r in rows]
 
     def recover_expired_leases(self) -> int:
-        with self.pool.connection() as conn:
-            row = conn.execute("select private.recover_expired_leases()").fetchone()
-        return int(row[0]) if row else 0
+        return int(self.door.value("select private.recover_expired_leases()") or 0)
 
     def type_lanes(self) -> dict[str, str]:
         """Every known job type and its lane ('' where the database has no lanes yet)."""
-        with self.pool.connection() as conn:
-            rows = conn.execute("select t.type, coalesce(to_jsonb(t) ->> 'lane', '')"
-                                " from private.job_types as t").fetchall()
+        rows = self.door.rows("select t.type, coalesce(to_jsonb(t) ->> 'lane', '')"
+                              " from private.job_types as t")
         return {r[0]: r[1] for r in rows}
+
+    # ------------------------------------------------------------------ for job handlers
+    # What handlers may do in SQL, one method per private.* function; they call these
+    # through their JobContext (worker/context.py).
+    def booking_for_payment(self, booking_id: str) -> dict[str, Any] | None:
+        return self.door.value("select private.booking_for_payment(%s)", (booking_id,))
+
+    def attach_payment_intent(self, booking_id: str, payment_intent_id: str,
+                              client_secret: str | None) -> str | None:
+        return self.door.value("select private.attach_payment_intent(%s, %s, %s)",
+                               (booking_id, payment_intent_id, client_secret))
+
+    def cancel_unpaid_booking(self, booking_id: str, payment_intent_id: str | None,
+                              ) -> str | None:
+        return self.door.value("select private.cancel_unpaid_booking(%s, %s)",
+                               (booking_id, payment_intent_id))
+
+    def record_refund(self, booking_id: str, amount_refunded: int) -> str | None:
+        return self.door.value("select private.record_refund(%s, %s)",
+                               (booking_id, amount_refunded))
+
+    def record_booking_error(self, booking_id: str, message: str, mark_failed: bool,
+                             ) -> str | None:
+        return self.door.value("select private.record_booking_error(%s, %s, %s)",
+                               (booking_id, message, mark_failed))
+
+    def confirm_booking(self, booking_id: str) -> str | None:
+        return self.door.value("select private.confirm_booking(%s)", (booking_id,))
+
+    def email_to_send(self, outbox_id: str) -> dict[str, Any] | None:
+        return self.door.value("select private.email_to_send(%s)", (outbox_id,))
+
+    def email_sent(self, outbox_id: str) -> str | None:
+        return self.door.value("select private.email_sent(%s)", (outbox_id,))
+
+    def email_failed(self, outbox_id: str, error: str, permanent: bool) -> str | None:
+        return self.door.value("select private.email_failed(%s, %s, %s)",
+                               (outbox_id, error, permanent))
+
+    def log_ai_call(self, call: dict[str, Any]) -> bool:
+        """One private.ai_logs row (keys: LOG_AI_CALL's parameters). When the database's PII
+        guard refuses the texts (a check violation) the row is kept with usage only; returns
+        whether the texts were kept."""
+        row = {**call, "structured": _jsonb(call.get("structured")),
+               "usage": _jsonb(call.get("usage"))}
+        try:
+            self.door.value(LOG_AI_CALL, row)
+            return True
+        except psycopg.errors.CheckViolation:
+            self.door.value(LOG_AI_CALL, {**row, "prompt": None, "response": None,
+                                          "structured": None})
+            return False
+
+
+LOG_AI_CALL = """
+    select private.log_ai_call(
+        user_id => %(user_id)s, job_id => %(job_id)s, request_id => %(request_id)s,
+        provider => %(provider)s, model => %(model)s, purpose => %(purpose)s,
+        prompt_redacted => %(prompt)s, response_redacted => %(response)s,
+        structured_output => %(structured)s, token_usage => %(usage)s,
+        duration_ms => %(duration_ms)s, attempts => %(attempts)s, error => %(error)s)
+"""
+
+
+def _jsonb(value: Any) -> Jsonb | None:
+    return None if value is None else Jsonb(value)
 
 
 def _columns(held: Iterable[tuple[str, int]]) -> tuple[list[str], list[int]]:

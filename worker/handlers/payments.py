@@ -13,8 +13,9 @@ checkpointed, so a retry after Stripe forgot the key (24 h) still finds it.
 
 Stripe failures: CardError and InvalidRequestError are permanent (the booking gets a user-safe
 reason); connection errors, rate limits, 5xx and 409 are retried with the job's backoff.
-Bookings are read and written only through the private.* functions of the payments
-migration, as role wayfare_worker (WORKER_DB_ROLE).
+Bookings are read and written only through the job's context (ctx.booking_for_payment,
+ctx.attach_payment_intent, ...: the private.* functions of the payments schema, as role
+wayfare_worker, WORKER_DB_ROLE).
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import stripe
-from psycopg import sql
 
 from wayfare.config import Settings
 from wayfare.logs import get_logger
@@ -45,16 +45,6 @@ T = TypeVar("T")
 
 
 # ---------------------------------------------------------------------- clients
-def db_call(ctx: JobContext, function: str, *args: Any) -> Any:
-    """One of the payments migration's worker functions (private.<function>), over the
-    worker's own pool (role wayfare_worker)."""
-    query = sql.SQL("select private.{}({})").format(
-        sql.Identifier(function), sql.SQL(", ").join(sql.Placeholder() * len(args)))
-    with ctx.connection() as conn:
-        row = conn.execute(query, args).fetchone()
-    return row[0] if row else None
-
-
 _lock = threading.Lock()
 _stripe: stripe.StripeClient | None = None
 
@@ -124,12 +114,12 @@ def stripe_call(ctx: JobContext, booking_id: str, call: Callable[[], T], *,
                 final=final, detail=str(error))
     if final:
         message = error.user_message if isinstance(error, PermanentError) else UNAVAILABLE
-        db_call(ctx, "record_booking_error", booking_id, message, mark_failed)
+        ctx.record_booking_error(booking_id, message, mark_failed=mark_failed)
     raise error
 
 
 def load(ctx: JobContext) -> dict[str, Any]:
-    booking = db_call(ctx, "booking_for_payment", ctx.input["booking_id"])
+    booking = ctx.booking_for_payment(ctx.input["booking_id"])
     if booking is None:
         raise PermanentError("The booking no longer exists.")
     return booking
@@ -160,7 +150,7 @@ def create_intent(ctx: JobContext) -> dict[str, Any]:
             options={"idempotency_key": idempotency_key(booking_id, "create")},
         ), mark_failed=True)
         ctx.save_checkpoint("payment_intent_id", intent.id, progress=50)
-    status = db_call(ctx, "attach_payment_intent", booking_id, intent.id, intent.client_secret)
+    status = ctx.attach_payment_intent(booking_id, intent.id, intent.client_secret)
     log.info("payment.intent_attached", booking_id=booking_id, payment_intent_id=intent.id,
              booking_status=status)
     if status == "cancelled":
@@ -213,7 +203,7 @@ def cancel(ctx: JobContext) -> dict[str, Any]:
                 return refund(ctx)
             if pi_status != "canceled":  # processing: it can be cancelled once it settles
                 raise RetryableError(f"the PaymentIntent is {pi_status}")
-        status = db_call(ctx, "cancel_unpaid_booking", booking_id, pi_id)
+        status = ctx.cancel_unpaid_booking(booking_id, pi_id)
         if status in ("paid", "confirmed"):
             return refund(ctx)
         if status != "retry":
@@ -251,7 +241,7 @@ def refund(ctx: JobContext) -> dict[str, Any]:
     if made is not None and made.status != "succeeded":
         return {"refundId": made.id, "status": made.status}  # charge.refunded will record it
     amount = booking["amount"] if made is None else int(made.amount)
-    status = db_call(ctx, "record_refund", booking_id, amount)
+    status = ctx.record_refund(booking_id, amount)
     log.info("booking.refunded", booking_id=booking_id, payment_intent_id=pi_id,
              booking_status=status)
     return {"status": status, "refunded": amount, "refundId": made.id if made else None}
@@ -259,7 +249,7 @@ def refund(ctx: JobContext) -> dict[str, Any]:
 
 @handler("booking.confirm")
 def confirm(ctx: JobContext) -> dict[str, Any]:
-    status = db_call(ctx, "confirm_booking", ctx.input["booking_id"])
+    status = ctx.confirm_booking(ctx.input["booking_id"])
     if status is None:
         raise PermanentError("The booking no longer exists.")
     return {"status": status}

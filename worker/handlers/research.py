@@ -1,11 +1,12 @@
-"""ai.research: plan sub-questions, research each, synthesize (contract §8, §9).
+"""ai.research: plan sub-questions, research each, synthesize (docs/jobs.md,
+docs/ai-providers.md).
 
 Each step is checkpointed as soon as it is done (`plan`, then `answers` one sub-question at a
 time), so a resumed job (after a crash, a lease expiry or a retry) asks the model nothing it
 has already answered. Progress: 10 % after the plan, then evenly per sub-question up to 90 %,
 100 % with the synthesis. Cancellation is honoured between steps.
 
-Every provider call is logged once in private.ai_logs through private.log_ai_call: usage and
+Every provider call is logged once in private.ai_logs through ctx.log_ai_call: usage and
 timing always; prompt and response only redacted, and only when the user's profile consents
 (`redacted`); values the redactor finds in the query itself (a name, a passport number) are
 masked wherever the model echoes them without their cue. Outbound prompts are redacted too
@@ -22,9 +23,6 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
-
-import psycopg
-from psycopg.types.json import Jsonb
 
 from wayfare.ai import AIConfig, make_provider
 from wayfare.ai.types import AIBadResponse, AIProviderError, ChatProvider, Completion
@@ -148,44 +146,26 @@ class Calls:
         masked wherever they recur (the database keeps texts only with the user's consent, and
         refuses any that still hold an email, a card number, ...)."""
         prompt_text = "\n\n".join(m["content"] for m in prompt)
-        row = {
-            "user_id": self.ctx.user_id, "job_id": self.ctx.job_id,
-            "request_id": self.ctx.request_id,
-            "provider": completion.provider if completion else self.chat.provider,
-            "model": (completion.model if completion else None) or "unknown",
-            "purpose": f"research.{task}",
-            "prompt": self.scrub(prompt_text),
-            "response": self.scrub(completion.text) if completion else None,
-            "structured": Jsonb(json.loads(self.scrub(json.dumps(structured, ensure_ascii=False))))
+        kept = self.ctx.log_ai_call(
+            provider=completion.provider if completion else self.chat.provider,
+            model=(completion.model if completion else None) or "unknown",
+            purpose=f"research.{task}",
+            prompt=self.scrub(prompt_text),
+            response=self.scrub(completion.text) if completion else None,
+            structured=json.loads(self.scrub(json.dumps(structured, ensure_ascii=False)))
             if structured is not None else None,
-            "usage": Jsonb({
+            usage={
                 "prompt_tokens": completion.prompt_tokens if completion else 0,
                 "completion_tokens": completion.completion_tokens if completion else 0,
                 "total_tokens": completion.total_tokens if completion else 0,
-            }),
-            "duration_ms": int((time.monotonic() - started) * 1000),
-            "attempts": completion.attempts if completion else (attempts or 1),
-            "error": error,
-        }
-        try:
-            with self.ctx.connection() as conn:
-                conn.execute(LOG_CALL, row)
-        except psycopg.errors.CheckViolation:
-            # the redactor missed something the database still recognises: keep usage only
-            log.warning("research.ai_log_text_refused", purpose=row["purpose"])
-            with self.ctx.connection() as conn:
-                conn.execute(LOG_CALL, {**row, "prompt": None, "response": None,
-                                        "structured": None})
-
-
-LOG_CALL = """
-    select private.log_ai_call(
-        user_id => %(user_id)s, job_id => %(job_id)s, request_id => %(request_id)s,
-        provider => %(provider)s, model => %(model)s, purpose => %(purpose)s,
-        prompt_redacted => %(prompt)s, response_redacted => %(response)s,
-        structured_output => %(structured)s, token_usage => %(usage)s,
-        duration_ms => %(duration_ms)s, attempts => %(attempts)s, error => %(error)s)
-"""
+            },
+            duration_ms=int((time.monotonic() - started) * 1000),
+            attempts=completion.attempts if completion else (attempts or 1),
+            error=error,
+        )
+        if not kept:
+            # the redactor missed something the database still recognises: usage only
+            log.warning("research.ai_log_text_refused", purpose=f"research.{task}")
 
 
 @handler("ai.research")
