@@ -191,13 +191,13 @@ http {{
         "" "Bearer $http_apikey";
         default $http_authorization;
     }}
-    # The client's X-Request-ID when it is 8-128 of [A-Za-z0-9._-] (the contract's rule),
+    # The client's X-Request-ID when it is 8-128 of [A-Za-z0-9._-] (docs/api.md#conventions),
     # else nginx's own; PostgREST's pre-request function then returns the same id.
     map $http_x_request_id $wayfare_request_id {{
         "~^[A-Za-z0-9._-]{{8,128}}$" $http_x_request_id;
         default $uuid_request_id;
     }}
-    # nginx's random 128-bit $request_id, written as a UUID (the contract's shape).
+    # nginx's random 128-bit $request_id, written as a UUID (docs/api.md#conventions).
     map $request_id $uuid_request_id {{
         "~^(?<u1>.{{8}})(?<u2>.{{4}})(?<u3>.{{4}})(?<u4>.{{4}})(?<u5>.{{12}})$"
             "$u1-$u2-$u3-$u4-$u5";

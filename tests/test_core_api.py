@@ -15,7 +15,7 @@ UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 
 
 def assert_error(response: Response, status: int, code: str, field: str | None = None) -> dict:
-    """The contract's error: status, code, four strings, details a JSON object string."""
+    """The error of docs/errors.md: status, code, four strings, details a JSON object string."""
     assert response.status == status, response.body
     assert set(response.body) == {"code", "message", "details", "hint"}
     assert response.code == code

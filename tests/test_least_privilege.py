@@ -162,7 +162,7 @@ def scenario(api: PostgREST, user: User, url: str) -> list[tuple[str, int, str |
                                                      token=token)))
     for table in ("trips", "activities", "jobs", "bookings", "hotels", "profiles"):
         out.append(outcome(f"select {table}", api.select(table, token=token)))
-    # anon: the catalogue, and the contract's 401 from every RPC
+    # anon: the catalogue, and the 401 of docs/errors.md from every RPC
     out.append(outcome("anon select hotels", api.select("hotels")))
     for name, args in (("create_trip", {"title": "x"}), ("start_research", {"query": "x"}),
                        ("start_job", {"job_type": "demo.noop", "input": {}}),

@@ -188,7 +188,7 @@ def test_request_ids_replays_and_errors_over_http(local: LocalAPI) -> None:
     reused = http(local, "POST", "/rest/v1/rpc/create_trip", token=token,
                   json={"title": "Other"}, headers=key)
     assert reused.status_code == 422 and reused.json()["code"] == "IDEMPOTENCY_KEY_REUSED"
-    # supabase-py surfaces the contract's error body
+    # supabase-py surfaces the error body of docs/errors.md
     with pytest.raises(APIError) as invalid:
         client.rpc("create_trip", {"title": "x" * 201}).execute()
     assert invalid.value.code == "VALIDATION_FAILED"

@@ -1,4 +1,4 @@
-"""A call without a required argument answers the contract's 400 VALIDATION_FAILED naming the
+"""A call without a required argument answers 400 VALIDATION_FAILED (docs/errors.md) naming the
 field (issue 9), never PostgREST's 404 PGRST202; an unknown argument name still is 404."""
 
 from __future__ import annotations

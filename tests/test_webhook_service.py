@@ -508,7 +508,7 @@ def test_zero_decimal_currency(web: WebhookService, service_db: str,
     assert post_event(web.url, event, SECRET).json()["outcome"] == "applied"
 
 
-# ---------------------------------------------------------------------- the HTTP contract
+# ---------------------------------------------------------------------- HTTP (docs/errors.md)
 def test_request_ids_and_trace_ids(web: WebhookService) -> None:
     mine = httpx.get(web.url + "/healthz", headers={"X-Request-ID": "my-request.id_42"})
     assert mine.headers["X-Request-ID"] == "my-request.id_42"

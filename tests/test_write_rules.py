@@ -1,5 +1,5 @@
 """One set of rules for RPCs and direct table writes (issue 10 #6): POST and PATCH on /trips
-and /activities answer the contract's 400 VALIDATION_FAILED naming the field, never a bare
+and /activities answer 400 VALIDATION_FAILED (docs/errors.md) naming the field, never a bare
 23514; dates past timestamp's range and infinite booking dates answer 400, not 500."""
 
 from __future__ import annotations

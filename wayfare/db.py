@@ -103,7 +103,6 @@ class ValueRefused(ApiError):
 # What a caller may retry: the database is away for now (its own retry loops: the worker).
 TRANSIENT: tuple[type[Exception], ...] = (DatabaseUnavailable, DatabaseTimeout,
                                           psycopg.OperationalError, psycopg.InterfaceError)
-CHECK_VIOLATION = "23514"
 
 
 def connection_lost(exc: psycopg.Error) -> bool:

@@ -53,7 +53,7 @@ CATALOGUE: dict[str, ErrorCode] = {e.code: e for e in (
 
 
 class ApiError(Exception):
-    """An error the web service answers with the contract's envelope."""
+    """An error the web service answers with the error envelope (docs/errors.md)."""
 
     def __init__(self, code: str, message: str | None = None, *, field: str | None = None,
                  headers: dict[str, str] | None = None, status: int | None = None) -> None:

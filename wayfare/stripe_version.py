@@ -15,7 +15,6 @@ import threading
 from typing import Any
 
 import httpx
-import stripe
 
 from wayfare.logs import get_logger
 
@@ -25,15 +24,6 @@ WEBHOOK_PATH = "/webhooks/stripe"
 log = get_logger("wayfare.stripe_version")
 _lock = threading.Lock()
 _mismatches: dict[str, str] = {}  # version seen -> where (event or endpoint id)
-
-
-def library_problem() -> str | None:
-    """Why the installed library does not match the pin (None when it does)."""
-    if stripe.api_version != STRIPE_API_VERSION:
-        return (f"the stripe library pins API version {stripe.api_version}; Wayfare pins "
-                f"{STRIPE_API_VERSION} (requests send Wayfare's; typed objects follow the "
-                "library's)")
-    return None
 
 
 def _mismatch(version: str, where: str) -> None:

@@ -6,6 +6,8 @@
 - /ops, /ops/data.json, /ops/login, /ops/logout (the operators' page; webhook/ops.py),
 - and the command `python -m webhook.replay` (feeds the Stripe events the endpoint missed,
   listed from the Stripe API, to the same SQL function; webhook/replay.py).
+All of them reach Postgres only through webhook/db.py, the service's named statements over
+the shared door wayfare/db.py (pool, `set role wayfare_web`, errors as the error contract).
 See webhook/README.md.
 
     python -m webhook            # gunicorn (gthread) on $WAYFARE_WEB_HOST:$PORT (127.0.0.1:8000)

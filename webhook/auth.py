@@ -1,4 +1,5 @@
-"""Operators' identity (contract §2): Supabase access tokens verified offline.
+"""Operators' identity (docs/ops.md, docs/api.md#conventions): Supabase access tokens
+verified offline.
 
 HS256 tokens with the legacy secret (SUPABASE_JWT_SECRET); ES256/RS256 tokens against the
 project's JWKS (SUPABASE_URL + /auth/v1/.well-known/jwks.json, or SUPABASE_JWKS_URL), fetched

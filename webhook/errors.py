@@ -1,9 +1,9 @@
-"""Every error of the web service answered with the contract's envelope (wayfare.errors):
-our own ApiErrors, Werkzeug's HTTP errors (404, 405, 413, ...) and anything unexpected
-(500 INTERNAL, logged with the request id; nothing internal reaches the client). Database
-errors arrive already as ApiErrors (wayfare/db.py maps them): a query cancelled by its
-route's statement time limit is 408 TIMEOUT, a database out of reach 503, both retryable with
-Retry-After."""
+"""Every error of the web service answered with the error envelope of docs/errors.md
+(wayfare.errors): our own ApiErrors, Werkzeug's HTTP errors (404, 405, 413, ...) and anything
+unexpected (500 INTERNAL, logged with the request id; nothing internal reaches the client).
+Database errors arrive already as ApiErrors (wayfare/db.py maps them): a query cancelled by
+its route's statement time limit is 408 TIMEOUT, a database out of reach 503, both retryable
+with Retry-After."""
 
 from __future__ import annotations
 

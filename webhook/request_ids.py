@@ -1,4 +1,4 @@
-"""Request ids (contract §4) for the web service.
+"""Request ids (docs/api.md#conventions) for the web service.
 
 `X-Request-ID` is taken from the request when it is 8-128 characters of [A-Za-z0-9._-], else
 a new UUID; it goes back on every response (errors too) and into every log line of the

@@ -1,4 +1,4 @@
-"""Lanes: handler slots reserved for bookings and payments (issue 10, contract §8).
+"""Lanes: handler slots reserved for bookings and payments (issue 10, docs/jobs.md).
 
 Every job type belongs to a lane (`private.job_types.lane`): `payments` (payment.*,
 booking.*) or `general` (everything else). A worker runs each lane in handler threads of its

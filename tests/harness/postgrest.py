@@ -38,7 +38,7 @@ class Response:
 
     @property
     def details(self) -> dict[str, Any]:
-        """The contract's `details`: a JSON object encoded as a string."""
+        """The `details` of docs/errors.md: a JSON object encoded as a string."""
         return json.loads(self.body["details"])
 
     def header(self, name: str) -> str | None:

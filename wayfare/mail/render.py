@@ -74,7 +74,7 @@ def context(kind: str, details: dict[str, Any], settings: SmtpSettings) -> dict[
         "amount": format_amount(int(details["amount"]), currency),
         "amount_refunded": format_amount(int(details.get("amount_refunded") or 0), currency),
         "currency": currency,
-        # contract §10: a full refund until the day before check-in
+        # a full refund until the day before check-in (docs/payments.md)
         "cancel_until": format_date(check_in - dt.timedelta(days=1)),
         "cancellable": dt.datetime.now(dt.UTC).date() < check_in,
         "error": details.get("error") or "",

@@ -1,7 +1,7 @@
 import { useEffect, useState, type ReactElement } from 'react'
 import { userMessage, type WayfareError } from '@wayfare/kit'
 
-/** An error as the contract intends: what to do, a retry where it helps, the request id to quote. */
+/** An error as docs/errors.md intends: what to do, a retry where it helps, the request id to quote. */
 export function ErrorNotice(props: { error: WayfareError; onRetry?: () => void; onDismiss?: () => void }): ReactElement {
   const { error, onRetry, onDismiss } = props
   const [wait, setWait] = useState(error.retryAfter ?? 0)

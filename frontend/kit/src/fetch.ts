@@ -1,7 +1,7 @@
 /**
  * supabase-js does not hand response headers to the caller. `wayfareFetch` wraps the fetch the
- * client uses and remembers, per X-Request-ID, the headers the contract relies on
- * (X-Request-ID, Retry-After, Idempotent-Replayed), so `rpc` can read them back.
+ * client uses and remembers, per X-Request-ID, the headers docs/api.md and docs/errors.md rely
+ * on (X-Request-ID, Retry-After, Idempotent-Replayed), so `rpc` can read them back.
  */
 import { createClient, type SupabaseClientOptions } from '@supabase/supabase-js'
 import type { Database } from './database.types.js'
