@@ -6,6 +6,9 @@
 #   scripts/schema.sh write   regenerate supabase/schema.sql
 #   scripts/schema.sh check   fail when the checked-in file differs from the migrations
 #   scripts/schema.sh dump URL   print the normalised schema of an existing database
+#   scripts/schema.sh fingerprint URL   print everything the migrations decide, normalised, to
+#     compare two databases (e.g. one built from a squashed baseline and one from the files it
+#     replaced): see fingerprint() below
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 : "${DATABASE_URL:=postgresql://postgres:postgres@127.0.0.1:${WAYFARE_PG_PORT:-54322}/postgres}"
@@ -18,7 +21,70 @@ dump() {
     | cat -s
 }
 
+# The whole picture the migrations leave, so two databases can be compared with diff:
+# - pg_dump --schema-only (with owners and ACLs) of every schema but the system ones: public,
+#   private, auth (its triggers and the compat layer), cron, extensions;
+# - the data of every table in public and private and of cron.job (without its serial jobid),
+#   each table's rows sorted, so insertion order does not count, and timestamps (now() at
+#   build time: created_at, updated_at) shown as <timestamp>;
+# - role settings (pg_db_role_setting), default privileges (pg_default_acl), memberships of
+#   the non-system roles, and every function's and table's ACL with its items sorted.
+# Only object order is normalised away; any other difference shows.
+fingerprint() {
+  local url="$1" q
+  q() { psql "$url" -AtqX -v ON_ERROR_STOP=1 -c "$1"; }
+  echo "== schema (pg_dump --schema-only, every non-system schema)"
+  pg_dump --schema-only --exclude-schema='pg_*' --exclude-schema=information_schema "$url" \
+    | grep -v -E '^(SET |SELECT pg_catalog.set_config|-- Dumped (from|by) |\\restrict |\\unrestrict )' \
+    | cat -s
+  echo "== data (public, private, cron.job; rows sorted per table)"
+  pg_dump --data-only --schema=public --schema=private "$url" \
+    | grep -v -E '^(SET |SELECT pg_catalog.set_config|-- Dumped (from|by) |\\restrict |\\unrestrict )' \
+    | awk '/^COPY /{print; rows=1; n=0; next}
+           rows && /^\\\.$/{close("sort"); rows=0; print; next}
+           rows{print | "sort"; next}
+           {print}' | cat -s \
+    | sed -E 's/[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?\+00/<timestamp>/g'
+  q "select 'cron.job', jobname, schedule, command, database, username, active
+     from cron.job order by jobname" 2>/dev/null || echo "(no pg_cron here)"
+  echo "== role settings (pg_db_role_setting)"
+  q "select coalesce(r.rolname, '*'), coalesce(d.datname, '*'),
+            array(select unnest(s.setconfig) order by 1)
+     from pg_db_role_setting as s left join pg_roles as r on r.oid = s.setrole
+     left join pg_database as d on d.oid = s.setdatabase order by 1, 2"
+  echo "== default privileges (pg_default_acl)"
+  q "select pg_get_userbyid(a.defaclrole), coalesce(n.nspname, '*'), a.defaclobjtype,
+            array(select unnest(a.defaclacl)::text order by 1)
+     from pg_default_acl as a left join pg_namespace as n on n.oid = a.defaclnamespace
+     order by 1, 2, 3"
+  echo "== role memberships (roles not named pg_*)"
+  q "select r.rolname, m.rolname, a.admin_option from pg_auth_members as a
+     join pg_roles as r on r.oid = a.roleid join pg_roles as m on m.oid = a.member
+     where r.rolname !~ '^pg_' order by 1, 2"
+  echo "== roles (not named pg_*)"
+  q "select rolname, rolsuper, rolinherit, rolcreaterole, rolcreatedb, rolcanlogin, rolbypassrls
+     from pg_roles where rolname !~ '^pg_' order by 1"
+  echo "== function ACLs (items sorted)"
+  q "select p.oid::regprocedure::text, pg_get_userbyid(p.proowner),
+            array(select unnest(p.proacl)::text order by 1)
+     from pg_proc as p join pg_namespace as n on n.oid = p.pronamespace
+     where n.nspname !~ '^pg_' and n.nspname <> 'information_schema' order by 1"
+  echo "== table and column ACLs (items sorted)"
+  q "select c.oid::regclass::text, c.relkind, c.relrowsecurity, c.relforcerowsecurity,
+            array(select unnest(c.relacl)::text order by 1)
+     from pg_class as c join pg_namespace as n on n.oid = c.relnamespace
+     where n.nspname !~ '^pg_' and n.nspname <> 'information_schema' order by 1"
+  q "select a.attrelid::regclass::text, a.attname, array(select unnest(a.attacl)::text order by 1)
+     from pg_attribute as a join pg_class as c on c.oid = a.attrelid
+     join pg_namespace as n on n.oid = c.relnamespace
+     where a.attacl is not null and n.nspname !~ '^pg_' order by 1, 2"
+  echo "== schema ACLs"
+  q "select nspname, pg_get_userbyid(nspowner), array(select unnest(nspacl)::text order by 1)
+     from pg_namespace where nspname !~ '^pg_' and nspname <> 'information_schema' order by 1"
+}
+
 if [ "${1:-}" = dump ]; then dump "$2"; exit 0; fi
+if [ "${1:-}" = fingerprint ]; then fingerprint "$2"; exit 0; fi
 db="wayfare_schema_$$"
 url="${DATABASE_URL%/*}/$db"
 admin() { PGOPTIONS="-c client_min_messages=warning" psql "$DATABASE_URL" -qX -v ON_ERROR_STOP=1 "$@"; }
@@ -38,5 +104,5 @@ case "${1:-check}" in
     rm -f "$generated"
     echo "schema: $OUT matches the migrations"
     ;;
-  *) echo "usage: $0 {write|check|dump URL}" >&2; rm -f "$generated"; exit 2 ;;
+  *) echo "usage: $0 {write|check|dump URL|fingerprint URL}" >&2; rm -f "$generated"; exit 2 ;;
 esac
