@@ -2323,6 +2323,25 @@ end;
 $$;
 
 --
+-- Name: notify_requeued(text[], text[]); Type: FUNCTION; Schema: private; Owner: -
+--
+
+CREATE FUNCTION private.notify_requeued(types text[], statuses text[]) RETURNS integer
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+begin
+    perform pg_catalog.pg_notify('wayfare_jobs', q.type)
+    from (
+        select distinct u.type
+        from rows from (pg_catalog.unnest(types), pg_catalog.unnest(statuses)) as u (type, status)
+        where u.status = 'queued'
+    ) as q;
+    return coalesce(pg_catalog.cardinality(types), 0);
+end;
+$$;
+
+--
 -- Name: ops_snapshot(interval); Type: FUNCTION; Schema: private; Owner: -
 --
 
@@ -2857,7 +2876,6 @@ CREATE FUNCTION private.recover_expired_leases() RETURNS integer
     AS $$
 declare
     v_count int;
-    v_types text[];
 begin
     with expired as (
         delete from private.job_leases as l
@@ -2894,11 +2912,9 @@ begin
         returning j.type, j.status
     )
 
-    select pg_catalog.count(*)::int, pg_catalog.array_agg(distinct r.type) filter (where r.status = 'queued')
-    into v_count, v_types
+    select private.notify_requeued(pg_catalog.array_agg(r.type), pg_catalog.array_agg(r.status))
+    into v_count
     from recovered as r;
-    perform pg_catalog.pg_notify('wayfare_jobs', t.type)
-    from pg_catalog.unnest(v_types) as t (type);
     return v_count;
 end;
 $$;
@@ -2954,7 +2970,6 @@ CREATE FUNCTION private.release_jobs(worker_id text, job_ids uuid[], attempts in
     AS $$
 declare
     v_count int;
-    v_types text[];
 begin
     perform private.require_attempts(release_jobs.job_ids, release_jobs.attempts);
     with held as (
@@ -2989,11 +3004,9 @@ begin
         returning j.type, j.status
     )
 
-    select pg_catalog.count(*)::int, pg_catalog.array_agg(distinct q.type) filter (where q.status = 'queued')
-    into v_count, v_types
+    select private.notify_requeued(pg_catalog.array_agg(q.type), pg_catalog.array_agg(q.status))
+    into v_count
     from requeued as q;
-    perform pg_catalog.pg_notify('wayfare_jobs', t.type)
-    from pg_catalog.unnest(v_types) as t (type);
     return v_count;
 end;
 $$;
@@ -3972,7 +3985,7 @@ CREATE TABLE private.error_codes (
 -- Name: TABLE error_codes; Type: COMMENT; Schema: private; Owner: -
 --
 
-COMMENT ON TABLE private.error_codes IS 'The error contract (shared/contract.md §3). Python reads the same rows; docs/errors.md lists them.';
+COMMENT ON TABLE private.error_codes IS 'Every error code the API answers (docs/errors.md). Python reads the same rows.';
 
 --
 -- Name: idempotency_keys; Type: TABLE; Schema: private; Owner: -
@@ -5441,6 +5454,12 @@ REVOKE ALL ON FUNCTION private.luhn_valid(digits text) FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION private.notify_jobs_queued() FROM PUBLIC;
+
+--
+-- Name: FUNCTION notify_requeued(types text[], statuses text[]); Type: ACL; Schema: private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION private.notify_requeued(types text[], statuses text[]) FROM PUBLIC;
 
 --
 -- Name: FUNCTION ops_snapshot(time_window interval); Type: ACL; Schema: private; Owner: -

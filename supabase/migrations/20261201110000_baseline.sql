@@ -162,7 +162,7 @@ create table if not exists private.error_codes (
 );
 
 comment on table private.error_codes is
-'The error contract (shared/contract.md §3). Python reads the same rows; docs/errors.md lists them.';
+'Every error code the API answers (docs/errors.md). Python reads the same rows.';
 
 -- noqa: disable=LT02
 insert into private.error_codes (
@@ -2145,7 +2145,7 @@ grant execute on function private.claim_jobs(text, text[], int) to wayfare_worke
 
 -- Extend the leases of the jobs a worker holds, in one round trip. Per job: 'continue',
 -- 'cancel' (its owner asked to stop it) or 'lost' (the lease is not this worker's attempt).
-create function private.heartbeat_jobs(worker_id text, job_ids uuid[], attempts int[])
+create or replace function private.heartbeat_jobs(worker_id text, job_ids uuid[], attempts int[])
 returns table (job_id uuid, state text)
 language plpgsql
 security definer
@@ -2192,7 +2192,7 @@ grant execute on function private.heartbeat_jobs(text, uuid[], int[]) to wayfare
 -- One job's heartbeat from inside its handler: extends the lease, and stores progress
 -- (clamped to 0..100) and a checkpoint (merged into checkpoints) when given.
 -- Returns 'continue', 'cancel' or 'lost' (nothing is stored when lost).
-create function private.heartbeat_job(
+create or replace function private.heartbeat_job(
     job_id uuid,
     worker_id text,
     attempt int,
@@ -2245,7 +2245,7 @@ grant execute on function private.heartbeat_job(uuid, text, int, int, jsonb) to 
 
 -- Complete many jobs in one round trip; returns the ids completed (a job whose lease is no
 -- longer this worker's attempt is left alone and not returned).
-create function private.complete_jobs(
+create or replace function private.complete_jobs(
     worker_id text, job_ids uuid[], results jsonb[], attempts int[]
 )
 returns setof uuid
@@ -2299,7 +2299,7 @@ end;
 $$;
 grant execute on function private.complete_jobs(text, uuid[], jsonb[], int[]) to wayfare_worker;
 
-create function private.complete_job(
+create or replace function private.complete_job(
     job_id uuid, worker_id text, attempt int, result jsonb default null
 )
 returns boolean
@@ -2323,7 +2323,7 @@ grant execute on function private.complete_job(uuid, text, int, jsonb) to wayfar
 -- with jitter, keeping checkpoints. Otherwise failed with a user-safe error: user_message, or
 -- a generic one (error, the internal text, goes to private.job_errors only).
 -- Returns 'queued', 'failed', 'cancelled' (its owner had asked to stop it) or 'lost'.
-create function private.fail_job(
+create or replace function private.fail_job(
     job_id uuid,
     worker_id text,
     attempt int,
@@ -2397,7 +2397,7 @@ $$;
 grant execute on function private.fail_job(uuid, text, int, text, boolean, text) to wayfare_worker;
 
 -- The handler stopped because its owner asked: the job is cancelled.
-create function private.cancel_confirmed(job_id uuid, worker_id text, attempt int)
+create or replace function private.cancel_confirmed(job_id uuid, worker_id text, attempt int)
 returns boolean
 language plpgsql
 security definer
@@ -2421,10 +2421,30 @@ end;
 $$;
 grant execute on function private.cancel_confirmed(uuid, text, int) to wayfare_worker;
 
+-- The tail release_jobs and recover_expired_leases share: given the type and new status of
+-- each job they moved, one NOTIFY wayfare_jobs per type queued again (payload: the type), so
+-- idle workers claim those jobs at once; returns how many jobs moved.
+create or replace function private.notify_requeued(types text[], statuses text[])
+returns int
+language plpgsql
+security invoker
+set search_path = ''
+as $$
+begin
+    perform pg_catalog.pg_notify('wayfare_jobs', q.type)
+    from (
+        select distinct u.type
+        from rows from (pg_catalog.unnest(types), pg_catalog.unnest(statuses)) as u (type, status)
+        where u.status = 'queued'
+    ) as q;
+    return coalesce(pg_catalog.cardinality(types), 0);
+end;
+$$;
+
 -- Graceful shutdown: give jobs back without counting the claim as an attempt (attempts - 1),
 -- keeping checkpoints; a job whose owner asked to stop it is cancelled instead.
 -- Returns how many were given back.
-create function private.release_jobs(worker_id text, job_ids uuid[], attempts int[])
+create or replace function private.release_jobs(worker_id text, job_ids uuid[], attempts int[])
 returns int
 language plpgsql
 security definer
@@ -2432,7 +2452,6 @@ set search_path = ''
 as $$
 declare
     v_count int;
-    v_types text[];
 begin
     perform private.require_attempts(release_jobs.job_ids, release_jobs.attempts);
     with held as (
@@ -2467,17 +2486,15 @@ begin
         returning j.type, j.status
     )
 
-    select pg_catalog.count(*)::int, pg_catalog.array_agg(distinct q.type) filter (where q.status = 'queued')
-    into v_count, v_types
+    select private.notify_requeued(pg_catalog.array_agg(q.type), pg_catalog.array_agg(q.status))
+    into v_count
     from requeued as q;
-    perform pg_catalog.pg_notify('wayfare_jobs', t.type)
-    from pg_catalog.unnest(v_types) as t (type);
     return v_count;
 end;
 $$;
 grant execute on function private.release_jobs(text, uuid[], int[]) to wayfare_worker;
 
-create function private.release_job(job_id uuid, worker_id text, attempt int)
+create or replace function private.release_job(job_id uuid, worker_id text, attempt int)
 returns boolean
 language plpgsql
 security definer
@@ -2523,7 +2540,6 @@ set search_path = ''
 as $$
 declare
     v_count int;
-    v_types text[];
 begin
     with expired as (
         delete from private.job_leases as l
@@ -2560,11 +2576,9 @@ begin
         returning j.type, j.status
     )
 
-    select pg_catalog.count(*)::int, pg_catalog.array_agg(distinct r.type) filter (where r.status = 'queued')
-    into v_count, v_types
+    select private.notify_requeued(pg_catalog.array_agg(r.type), pg_catalog.array_agg(r.status))
+    into v_count
     from recovered as r;
-    perform pg_catalog.pg_notify('wayfare_jobs', t.type)
-    from pg_catalog.unnest(v_types) as t (type);
     return v_count;
 end;
 $$;
