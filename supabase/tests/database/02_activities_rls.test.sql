@@ -36,7 +36,7 @@ select is(
 
 -- ============================================================================
 -- An activity cannot be attached to another user's trip (the write rules' trigger answers
--- the contract's NOT_FOUND before RLS would: another user's trip looks like a missing one)
+-- NOT_FOUND (docs/errors.md) before RLS would: another user's trip looks like a missing one)
 -- ============================================================================
 select throws_ok(
     $$ insert into public.activities (trip_id, title)

@@ -1,4 +1,4 @@
--- Stale leases (issue 10 #7): a holder whose lease expired, and whose job was claimed again,
+-- Stale leases (docs/jobs.md): a holder whose lease expired, and whose job was claimed again,
 -- can change nothing through any worker function, even under the same worker id; the attempt
 -- is required (no signature without it, a null is refused).
 begin;

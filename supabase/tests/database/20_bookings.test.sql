@@ -1,4 +1,4 @@
--- Bookings: the state machine (contract §10) holds for every role, even the ones that bypass
+-- Bookings: the state machine (docs/payments.md) holds for every role, even the ones that bypass
 -- RLS; a booking's facts never change; users read only their own and write nothing; anon and
 -- users read the active hotels.
 begin;
@@ -7,7 +7,7 @@ select plan(105);
 select tests.create_user('alice@bookings.test') as alice \gset
 select tests.create_user('bob@bookings.test') as bob \gset
 
--- The allowed transitions, exactly as the contract lists them.
+-- The allowed transitions, exactly as docs/payments.md lists them.
 create temporary table allowed (from_status text, to_status text) on commit drop;
 insert into allowed values
 ('payment_pending', 'processing'), ('payment_pending', 'paid'),
@@ -98,7 +98,7 @@ order by f.status, t.status;
 select tests.clear_authentication();
 
 -- ============================================================================
--- The refusal is the contract's INVALID_STATE; the states' times are stamped
+-- The refusal is INVALID_STATE (docs/errors.md); the states' times are stamped
 -- ============================================================================
 select pg_temp.booking_in('completed', :'alice') as done \gset
 select throws_like(

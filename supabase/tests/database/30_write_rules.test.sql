@@ -1,5 +1,5 @@
--- One set of rules for RPCs and direct writes (issue 10 #6): the triggers on trips and
--- activities raise the contract's VALIDATION_FAILED naming the field for every role (so no
+-- One set of rules for RPCs and direct writes (docs/api.md): the triggers on trips and
+-- activities raise VALIDATION_FAILED (docs/errors.md) naming the field for every role (so no
 -- check constraint ever answers first), trim titles, and leave unchanged columns of old rows
 -- alone; the booking validator refuses infinite dates before any date arithmetic.
 begin;
@@ -7,7 +7,7 @@ select plan(26);
 
 select tests.create_user('alice@rules.test') as alice \gset
 
--- The contract error a statement raises: its body's field, code and status; null if none.
+-- The API error (docs/errors.md) a statement raises: its body's field, code and status; null if none.
 create function pg_temp.error_of(statement text)
 returns jsonb
 language plpgsql

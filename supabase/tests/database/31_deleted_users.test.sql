@@ -1,5 +1,5 @@
--- A token whose user was deleted is no identity (contract §2): require_user, and with it every
--- RPC and every direct write to trips and activities, raises UNAUTHORIZED (401).
+-- A token whose user was deleted is no identity (docs/api.md#conventions): require_user, and
+-- with it every RPC and every direct write to trips and activities, raises UNAUTHORIZED (401).
 begin;
 select plan(5);
 

@@ -1,4 +1,4 @@
--- The cancellation policy (contract §10): users cancel only before check-in; operators
+-- The cancellation policy (docs/payments.md): users cancel only before check-in; operators
 -- (service_role, and only they) cancel whatever the dates.
 begin;
 select plan(6);

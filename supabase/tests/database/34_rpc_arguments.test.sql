@@ -1,5 +1,5 @@
 -- Every argument of every RPC has a default, so PostgREST always finds the function and the
--- function itself answers 400 VALIDATION_FAILED for a missing one (issue 9).
+-- function itself answers 400 VALIDATION_FAILED for a missing one (docs/api.md).
 begin;
 select plan(2);
 

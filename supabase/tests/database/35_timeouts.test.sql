@@ -1,4 +1,4 @@
--- Timeouts (issue 15): the roles' limits are Supabase's, every RPC's exception tail answers a
+-- Timeouts (docs/errors.md, TIMEOUT): the roles' limits are Supabase's, every RPC's exception tail answers a
 -- cancelled statement through private.raise_timeout (408 TIMEOUT, Retry-After), and a
 -- cancelled RPC leaves nothing behind.
 begin;

@@ -2,7 +2,7 @@ begin;
 select plan(6);
 
 -- ============================================================================
--- Least privilege for the API roles (issue 10 #11; why each grant exists: docs/security.md).
+-- Least privilege for the API roles (why each grant exists: docs/security.md).
 -- The exact list: a new grant to anon or authenticated in schema private must be added here
 -- and explained there.
 -- ============================================================================
