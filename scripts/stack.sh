@@ -171,11 +171,39 @@ db_stop() {
   fi
 }
 
+# A database that records a migration this checkout does not have was built from other files:
+# in development, from the migrations before the 0.1.0 baseline (CHANGELOG.md), which folded
+# them all into supabase/migrations/20261201110000_baseline.sql. Pushing onto it would fail
+# (or worse, half-apply), so say what to do instead. Exits 78.
+check_known_migrations() {
+  local url="$1" unknown=() version
+  local -A have=()
+  for f in "$ROOT"/supabase/migrations/*.sql; do
+    version="$(basename "$f")"; have["${version%%_*}"]=1
+  done
+  # a database never migrated has no history (and one we cannot reach fails in the push)
+  [ "$(psql "$url" -AtqX -c "select to_regclass('supabase_migrations.schema_migrations')
+      is not null" 2>/dev/null)" = t ] || return 0
+  while read -r version; do
+    if [ -n "$version" ] && [ -z "${have[$version]:-}" ]; then unknown+=("$version"); fi
+  done < <(psql "$url" -AtqX -v ON_ERROR_STOP=1 \
+    -c "select version from supabase_migrations.schema_migrations order by version")
+  if [ ${#unknown[@]} -gt 0 ]; then
+    log "$(redact_url "$url") holds ${#unknown[@]} migration(s) that supabase/migrations does not:"
+    log "  ${unknown[0]}${unknown[1]:+ ... ${unknown[${#unknown[@]}-1]}}"
+    log "this development database was built from the migrations before the 0.1.0 baseline"
+    log "(they are folded into supabase/migrations/20261201110000_baseline.sql; CHANGELOG.md)."
+    log "rebuild it: make db-reset   (it drops Wayfare's schemas and migrates from the baseline)"
+    exit 78
+  fi
+}
+
 # Apply the compat layer (a no-op on real Supabase), push the migrations into $1, load the
 # local seed (supabase/seed.sql: development data, never pushed to a hosted project) and tell
 # any PostgREST on that database to reload its schema cache.
 migrate_url() {
   local url="$1"
+  check_known_migrations "$url"
   psql_url "$url" -f "$ROOT/scripts/supabase_compat.sql" >/dev/null
   local sep='?'; case "$url" in *\?*) sep='&' ;; esac
   (cd "$ROOT" && "$SUPABASE" db push --db-url "${url}${sep}sslmode=disable" --include-all --yes </dev/null \
