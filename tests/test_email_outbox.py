@@ -1,5 +1,5 @@
-"""The outbox in SQL (20261201103000_email_outbox.sql): who may touch it, and one row per
-event whatever replays it."""
+"""The outbox in SQL (private.email_outbox, "Booking emails" in the baseline migration): who
+may touch it, and one row per event whatever replays it."""
 
 from __future__ import annotations
 

@@ -5,6 +5,7 @@ and by `supabase db push` alike."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -61,3 +62,18 @@ def test_db_push_builds_the_checked_in_schema(template_db: str) -> None:
     result = run_schema("dump", template_db)
     assert result.returncode == 0, result.stderr
     assert result.stdout == (ROOT / "supabase" / "schema.sql").read_text()
+
+
+def test_rls_is_enabled_before_any_grant_on_a_table() -> None:
+    """`supabase db push` applies each migration in its own transaction, but a reader (and a
+    later migration) should never see a grant on a public table before the RLS that limits it:
+    in every migration, a public table's RLS comes before its first grant."""
+    for migration in sorted((ROOT / "supabase" / "migrations").glob("*.sql")):
+        text = migration.read_text()
+        for table in re.findall(r"^create table if not exists public\.(\w+)", text, re.M):
+            rls = text.find(f"alter table public.{table} enable row level security;")
+            grant = re.search(rf"^grant [^;]* on table public\.{table}\b", text, re.M)
+            assert rls >= 0, f"{migration.name}: public.{table} has no RLS"
+            assert grant is None or rls < grant.start(), (
+                f"{migration.name}: public.{table} is granted before its RLS is enabled")
+
