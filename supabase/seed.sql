@@ -4,8 +4,8 @@
 insert into private.settings (key, value) values ('environment', 'development')
 on conflict (key) do update set value = excluded.value, updated_at = now();
 
--- Demo hotels (issue 13: out of the migrations; 20261201104000_demo_hotels_out.sql removes them
--- from databases that are not development). Invented prices; the Porto one is closed.
+-- Demo hotels: development data, so never in a migration (a hosted project starts with an
+-- empty catalogue). Invented prices; the Porto one is closed.
 -- noqa: disable=LT02
 insert into public.hotels as h (id, name, city, nightly_rate_cents, currency, active)
 values

@@ -326,8 +326,8 @@ $$;
 grant execute on function private.raise_timeout() to authenticated, service_role;
 
 -- ============================================================================
--- Statement time limits per role (Supabase's defaults; PostgREST applies the settings of the role
--- it switches to on every request). Operators change them with the same statement, e.g.
+-- Statement time limits per role (Supabase's defaults; PostgREST applies the settings of the
+-- role it switches to on every request). Operators change them with the same statement, e.g.
 --   alter role authenticated set statement_timeout = '15s';
 --   notify pgrst, 'reload config';
 -- Every RPC that runs past its limit answers 408 TIMEOUT (retryable, Retry-After) through
@@ -337,7 +337,6 @@ grant execute on function private.raise_timeout() to authenticated, service_role
 -- works on the retry (docs/errors.md, TIMEOUT).
 -- ============================================================================
 alter role anon set statement_timeout = '3s';
-
 alter role authenticated set statement_timeout = '8s';
 
 -- Per-database settings that no migration writes: the environment a database serves.
@@ -518,13 +517,14 @@ grant execute on function private.check_order(timestamptz, text, timestamptz)
 to authenticated, service_role;
 
 -- ============================================================================
--- Idempotency (docs/api.md#conventions): keys scoped by user and action, a request fingerprint, the
--- stored status and body, 24 h expiry. Every idempotent RPC calls it in two places:
+-- Idempotency (docs/api.md#conventions): keys scoped by user and action, a request fingerprint,
+-- the stored status and body, 24 h expiry. Every idempotent RPC calls it in two places:
 --   v_replay := private.idempotency_begin('action', idempotency_key, <request jsonb>);
 --   if v_replay is not null then return v_replay; end if;
 --   ... the action ...
 --   return private.idempotency_finish(201, v_body);
 -- A RAISE anywhere rolls back the row too, so failed requests store nothing.
+-- supabase/tests/database/36_idempotent_rpc_shape.test.sql checks every RPC has this shape.
 -- ============================================================================
 create table if not exists private.idempotency_keys (
     user_id uuid not null references auth.users (id) on delete cascade,
@@ -1418,7 +1418,7 @@ values
 ('ai.research', 'AI travel research: plan, one step per sub-question, synthesis.',
     'private.validate_ai_research(jsonb)', true, 3, 60, 50,
     interval '10 seconds', interval '10 minutes', interval '30 days', false);
-
+-- noqa: enable=LT02
 
 create table if not exists private.job_caps (
     -- a job type, or '*' for all user-startable types together
@@ -1575,8 +1575,6 @@ begin
     return null;
 end;
 $$;
-
--- noqa: enable=LT02
 
 -- ============================================================================
 -- Enqueueing
@@ -2715,9 +2713,6 @@ to anon, authenticated
 using (active);
 -- <<< policy file: sql/policies/hotels.sql
 
--- ============================================================================
--- Grants
--- ============================================================================
 revoke all on table public.hotels from anon, authenticated;
 grant all on table public.hotels to service_role;
 grant select on table public.hotels to anon, authenticated;
@@ -2725,12 +2720,6 @@ grant select on table public.hotels to anon, authenticated;
 create or replace trigger hotels_set_updated_at
 before update on public.hotels
 for each row execute function private.set_updated_at();
-
--- ============================================================================
--- Bookings
--- ============================================================================
-
--- noqa: enable=LT02
 
 -- ============================================================================
 -- Bookings
@@ -2898,6 +2887,7 @@ $$;
 -- (user_startable = false); the booking's owner may read them (the jobId the RPCs answer).
 -- Stripe calls retry up to 8 times with backoff; the PaymentIntent, cancel and refund calls
 -- carry Stripe idempotency keys derived from the booking, so a retry never pays twice.
+-- They run in the payments lane (private.job_types.lane), in worker slots of their own.
 -- ============================================================================
 create or replace function private.validate_booking_job(input jsonb)
 returns jsonb
@@ -3093,10 +3083,10 @@ $$;
 grant execute on function public.create_booking(uuid, date, date, text)
 to anon, authenticated, service_role;
 
--- The cancellation policy (docs/payments.md) in Postgres: a user cancels (with a
--- full refund when paid) while current_date < check_in; from check-in on cancel_booking
--- answers 409 INVALID_STATE. Operators can still cancel and refund: cancel_booking called
--- with the service_role key (no user) cancels any booking, whatever its dates.
+-- The cancellation policy (docs/payments.md) in Postgres: a user cancels (with a full refund when
+-- paid) while current_date < check_in; from check-in on cancel_booking answers 409 INVALID_STATE.
+-- Operators can still cancel and refund: cancel_booking called with the service_role key (no
+-- user) cancels any booking, whatever its dates.
 
 -- The cancellation of one locked booking: the job that cancels or refunds it, made once (a
 -- repeat while the first is queued or running answers the same job). Called only by the
@@ -4167,10 +4157,10 @@ select private.schedule(
 -- AI logs
 -- ============================================================================
 
--- AI call logs (docs/ai-providers.md, docs/redaction.md): one row per provider call, redacted text
--- only and only with the user's consent `redacted`, usage and timing always, 30 days, readable by
--- no API role. The worker redacts before it writes; a trigger here refuses any row whose text
--- still holds PII it can recognise (the last line of defence).
+-- AI call logs (docs/ai-providers.md, docs/redaction.md): one row per provider call, redacted
+-- text only and only with the user's consent `redacted`, usage and timing always, 30 days,
+-- readable by no API role. The worker redacts before it writes; a trigger here refuses any row
+-- whose text still holds PII it can recognise (the last line of defence).
 
 -- ============================================================================
 -- PII guards usable from SQL
@@ -4554,15 +4544,12 @@ select private.schedule(
 );
 
 -- ============================================================================
--- Booking emails: the outbox
--- ============================================================================
-
--- Booking emails through an outbox: a confirmation when a booking becomes
--- confirmed, a notice when a payment fails, a receipt when a refund is recorded. The
--- transaction that changes the booking writes one outbox row (an AFTER UPDATE trigger on
--- public.bookings), with the recipient read from auth.users at that moment, and enqueues an
--- `email.send` job; the worker (worker/handlers/email.py) renders and sends it over SMTP and
--- records the outcome here. See docs/payments.md, "Emails".
+-- Booking emails through an outbox: a confirmation when a booking becomes confirmed, a notice
+-- when a payment fails, a receipt when a refund is recorded. The transaction that changes the
+-- booking writes one outbox row (an AFTER UPDATE trigger on public.bookings), with the recipient
+-- read from auth.users at that moment, and enqueues an `email.send` job; the worker
+-- (worker/handlers/email.py) renders and sends it over SMTP and records the outcome here. See
+-- docs/payments.md, "Emails".
 --
 -- Exactly once: a unique dedupe key per (booking, kind, attempt) means a replayed webhook or a
 -- retried job writes nothing more (and transitions happen once anyway: the state machine of
@@ -4572,10 +4559,8 @@ select private.schedule(
 -- Privacy: the row keeps the address and what the mail shows (to resend it), nothing else;
 -- it goes with its booking (on delete cascade, the booking's retention) and with its user.
 -- Only the definer functions below touch it; no API role has any privilege on it.
+-- ============================================================================
 
--- ============================================================================
--- The outbox
--- ============================================================================
 create table if not exists private.email_outbox (
     id uuid primary key default gen_random_uuid(),
     booking_id uuid not null references public.bookings (id) on delete cascade,
@@ -4638,6 +4623,9 @@ end;
 $$;
 
 -- Temporary SMTP failures retry for about three hours (10 s doubling up to 30 min).
+-- Lane: general (the default). The payments lane's few slots are kept for jobs that move
+-- money (docs/jobs.md: a payment starts within a second); an SMTP server that hangs until its
+-- timeout must not hold them. A mail waits behind other general jobs at worst.
 -- noqa: disable=LT02
 insert into private.job_types (
     type, description, validator, user_startable, max_attempts, lease_seconds, priority,
@@ -4650,10 +4638,6 @@ values
     interval '10 seconds', interval '30 minutes', interval '3 days', interval '30 days');
 
 -- noqa: enable=LT02
-
--- Lane: general (the default). The payments lane's few slots are kept for jobs that move
--- money (docs/jobs.md: a payment starts within a second); an SMTP server that hangs until its
--- timeout must not hold them. A mail waits behind other general jobs at worst.
 
 -- ============================================================================
 -- Writing the row: the trigger on bookings
@@ -4744,6 +4728,10 @@ begin
 end;
 $$;
 
+-- ============================================================================
+-- The worker's side (worker/handlers/email.py, role wayfare_worker)
+-- ============================================================================
+
 -- Start an attempt: the row (locked, attempts + 1) with what the mail needs, or
 -- {"status": ...} when there is nothing to send (sent, failed, skipped), or null when the row
 -- is gone (its booking or user was deleted). A user deleted since (soft-deleted in auth.users)
@@ -4831,11 +4819,11 @@ as $$
 $$;
 grant execute on function private.email_failed(uuid, text, boolean) to wayfare_worker;
 
--- Data minimisation: an outbox row needs the address and what the
--- mail shows only while it may still be sent. Once it is sent or failed, both are kept 30 days
--- (support: "which address did the confirmation go to?"), then cleared by pg_cron; the row
--- itself (kind, dedupe key, times, attempts, SMTP reason) stays as long as its booking. A row
--- without an address is never sent: an operator's resend of a scrubbed row ends skipped.
+-- Data minimisation: an outbox row needs the address and what the mail shows only while it may
+-- still be sent. Once it is sent or failed, both are kept 30 days (support: "which address did
+-- the confirmation go to?"), then cleared by pg_cron; the row itself (kind, dedupe key, times,
+-- attempts, SMTP reason) stays as long as its booking. A row without an address is never sent: an
+-- operator's resend of a scrubbed row ends skipped.
 create or replace function private.scrub_sent_emails(older_than interval default interval '30 days')
 returns bigint
 language sql
@@ -4919,7 +4907,7 @@ select private.schedule(
 -- Operations
 -- ============================================================================
 
--- Operations: one snapshot of the system's health for the web service's /ops page and the
+-- One snapshot of the system's health for the web service's /ops page and the
 -- database-derived series of /metrics (docs/ops.md). Read-only; granted to wayfare_web.
 create or replace function private.ops_snapshot(time_window interval default interval '1 hour')
 returns jsonb
@@ -5137,10 +5125,8 @@ $$;
 grant execute on function private.rpc_query_stats() to wayfare_web;
 
 -- ============================================================================
--- PostgREST
+-- PostgREST picks the new configuration (the pre-request function, the time limits) and the
+-- schema up without a restart.
 -- ============================================================================
-
--- PostgREST picks the new configuration and schema up without a restart.
 notify pgrst, 'reload config';
-
 notify pgrst, 'reload schema';
