@@ -4126,27 +4126,38 @@ as $$
     select pg_catalog.count(*) from gone
 $$;
 
--- One statement trigger per write event on each user-writable table.
-do $triggers$
-declare
-    v_table text;
-    v_event text;
-begin
-    foreach v_table in array array['trips', 'activities'] loop
-        foreach v_event in array array['insert', 'update', 'delete'] loop
-            execute pg_catalog.format(
-                'drop trigger if exists %1$I on public.%2$I; '
-                'create trigger %1$I after %3$s on public.%2$I '
-                'referencing %4$s table as %5$I for each statement '
-                'execute function private.charge_rate_limits_for_rows()',
-                v_table || '_rate_limit_' || v_event, v_table, v_event,
-                case v_event when 'delete' then 'old' else 'new' end,
-                case v_event when 'delete' then 'old_rows' else 'new_rows' end
-            );
-        end loop;
-    end loop;
-end;
-$triggers$;
+-- One statement trigger per write event on each user-writable table (a table write of n rows
+-- counts n).
+
+create or replace trigger trips_rate_limit_insert
+after insert on public.trips
+referencing new table as new_rows
+for each statement execute function private.charge_rate_limits_for_rows();
+
+create or replace trigger trips_rate_limit_update
+after update on public.trips
+referencing new table as new_rows
+for each statement execute function private.charge_rate_limits_for_rows();
+
+create or replace trigger trips_rate_limit_delete
+after delete on public.trips
+referencing old table as old_rows
+for each statement execute function private.charge_rate_limits_for_rows();
+
+create or replace trigger activities_rate_limit_insert
+after insert on public.activities
+referencing new table as new_rows
+for each statement execute function private.charge_rate_limits_for_rows();
+
+create or replace trigger activities_rate_limit_update
+after update on public.activities
+referencing new table as new_rows
+for each statement execute function private.charge_rate_limits_for_rows();
+
+create or replace trigger activities_rate_limit_delete
+after delete on public.activities
+referencing old table as old_rows
+for each statement execute function private.charge_rate_limits_for_rows();
 
 select private.schedule(
     'wayfare-purge-rate-limit-counters', '*/10 * * * *',
