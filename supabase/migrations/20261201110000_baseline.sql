@@ -102,6 +102,7 @@ $$;
 -- ============================================================================
 -- Shared helpers
 -- ============================================================================
+
 -- Create or replace a pg_cron job by name; a no-op where pg_cron is not installed.
 create or replace function private.schedule(job_name text, cron_schedule text, command text)
 returns void
@@ -116,6 +117,7 @@ begin
 end;
 $$;
 
+-- Before-update trigger of every table with an updated_at column.
 create or replace function private.set_updated_at()
 returns trigger
 language plpgsql
