@@ -253,6 +253,9 @@ http {{
 """
 
 
+PORTS = ("port", "rest_port", "admin_port", "auth_port")
+
+
 @dataclass
 class LocalAPI:
     """PostgREST (+ the Auth stand-in) + the gateway for one database."""
@@ -288,6 +291,24 @@ class LocalAPI:
         return api_key("service_role", self.jwt_secret)
 
     def start(self) -> LocalAPI:
+        """Start PostgREST, the Auth stand-in and the gateway. A port picked here (0: a free
+        one) can be taken by another process between the pick and the bind; when a process
+        then fails with "address in use", everything is stopped and started again on newly
+        picked ports (three tries). Ports given by the caller are never changed."""
+        asked = {name: getattr(self, name) for name in PORTS}
+        for attempt in range(1, 4):
+            try:
+                self._start_once()
+                return self
+            except (RuntimeError, TimeoutError) as exc:
+                picked = [name for name, port in asked.items() if not port]
+                if attempt == 3 or not picked or "in use" not in str(exc).lower():
+                    raise
+                for name in picked:
+                    setattr(self, name, 0)
+        raise AssertionError("unreachable")
+
+    def _start_once(self) -> None:
         if self.home is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="wayfare-api-")
             self.home = Path(self._tmp.name)
@@ -305,7 +326,6 @@ class LocalAPI:
         except BaseException:
             self.stop()
             raise
-        return self
 
     def _spawn(self, name: str, args: list[str], env: dict[str, str] | None = None) -> None:
         log = open(self.home / f"{name}.log", "a")

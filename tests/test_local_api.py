@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import socket
 import uuid
 from collections.abc import Iterator
 
@@ -15,6 +16,7 @@ from postgrest.exceptions import APIError
 from supabase import Client, create_client
 from supabase_auth.errors import AuthApiError
 
+import devstack.localapi as localapi
 from devstack.localapi import LocalAPI
 from tests.harness import tokens
 
@@ -229,3 +231,34 @@ def test_cors_as_supabase_answers(local: LocalAPI) -> None:
         assert answer.headers["Access-Control-Allow-Origin"] == "*"
         exposed = answer.headers["Access-Control-Expose-Headers"]
         assert "X-Request-ID" in exposed and "Retry-After" in exposed
+
+
+def test_a_picked_port_taken_before_the_bind_is_picked_again(
+        db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another process may bind a free port between our pick and the gateway's bind: the
+    stack starts again on newly picked ports instead of failing the run."""
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    real_free_port = localapi.free_port
+    picks = iter([taken.getsockname()[1]])
+    monkeypatch.setattr(localapi, "free_port", lambda: next(picks, None) or real_free_port())
+    try:
+        with LocalAPI(db_url, with_auth=False) as api:
+            assert api.port != taken.getsockname()[1]
+            response = httpx.get(f"{api.url}/rest/v1/", headers={"apikey": api.anon_key})
+            assert response.status_code == 200
+    finally:
+        taken.close()
+
+
+def test_a_port_the_caller_gave_is_never_changed(db_url: str) -> None:
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    try:
+        with pytest.raises(RuntimeError, match=r"(?i)in use"), \
+                LocalAPI(db_url, with_auth=False, port=taken.getsockname()[1]):
+            pass
+    finally:
+        taken.close()
