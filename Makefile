@@ -69,9 +69,10 @@ test: deps db
 	@scripts/pytest.sh
 	@scripts/frontend.sh test
 
-# The fast subset (tests/README.md): no worker, web service, Stripe double or browser processes.
+# The fast subset (tests/README.md): no worker, web service, Stripe double or browser processes;
+# two pytest processes, each module kept whole in one (its own template, database and PostgREST).
 test-fast: deps db
-	@scripts/pytest.sh -m "not slow" -q
+	@scripts/pytest.sh -m "not slow" -q -n 2 --dist loadfile
 
 run: deps db
 	@scripts/run.sh

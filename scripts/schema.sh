@@ -96,12 +96,12 @@ dump "$url" >"$generated"
 case "${1:-check}" in
   write) mv "$generated" "$OUT"; echo "wrote $OUT" ;;
   check)
-    if ! diff -u "$OUT" "$generated" >/tmp/wayfare-schema.diff; then
-      head -40 /tmp/wayfare-schema.diff >&2
+    if ! diff -u "$OUT" "$generated" >"$generated.diff"; then
+      head -40 "$generated.diff" >&2; rm -f "$generated.diff"
       echo "schema: $OUT differs from the migrations: run \`make schema\` and commit it" >&2
       rm -f "$generated"; exit 1
     fi
-    rm -f "$generated"
+    rm -f "$generated" "$generated.diff"
     echo "schema: $OUT matches the migrations"
     ;;
   *) echo "usage: $0 {write|check|dump URL|fingerprint URL}" >&2; rm -f "$generated"; exit 2 ;;
