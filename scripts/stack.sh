@@ -198,11 +198,29 @@ check_known_migrations() {
   fi
 }
 
+# Two migrations onto one server at once collide on what is cluster-wide (roles, their
+# settings, default privileges: "ERROR: tuple concurrently updated"), as two test processes
+# building their templates did. On this machine they take turns: one lock file per server
+# (host and port), held until this script exits.
+MIGRATE_LOCKED=""
+migrate_lock() {
+  [ -z "$MIGRATE_LOCKED" ] || return 0
+  local server; server="$(printf '%s' "$1" | sed -E 's#^[a-z]+://([^@/]*@)?([^/?]*).*#\2#')"
+  local file="${TMPDIR:-/tmp}/wayfare-migrate-${server//[^A-Za-z0-9.-]/_}.lock"
+  exec 9>>"$file"
+  if ! flock -n 9; then
+    log "another migration of $server is running: waiting for it (up to 10 minutes)"
+    flock -w 600 9 || { log "still running after 10 minutes: giving up"; exit 1; }
+  fi
+  MIGRATE_LOCKED=1
+}
+
 # Apply the compat layer (a no-op on real Supabase), push the migrations into $1, load the
 # local seed (supabase/seed.sql: development data, never pushed to a hosted project) and tell
 # any PostgREST on that database to reload its schema cache.
 migrate_url() {
   local url="$1"
+  migrate_lock "$url"
   check_known_migrations "$url"
   psql_url "$url" -f "$ROOT/scripts/supabase_compat.sql" >/dev/null
   local sep='?'; case "$url" in *\?*) sep='&' ;; esac
@@ -255,6 +273,7 @@ api_stop() {
 db_reset() {
   if [ "${1:-}" = --force ]; then WAYFARE_ALLOW_FOREIGN_DB=1; fi
   deps; db_start; require_own "$DATABASE_URL" reset
+  migrate_lock "$DATABASE_URL"
   log "dropping everything in $(redact_url "$DATABASE_URL")"
   psql_url "$DATABASE_URL" -f "$ROOT/scripts/supabase_compat.sql" >/dev/null  # roles reset.sql grants to
   psql_url "$DATABASE_URL" -f "$ROOT/scripts/reset.sql" >/dev/null

@@ -6,13 +6,10 @@ template, made by scripts/stack.sh migrate) without the development seed."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import psycopg
@@ -20,6 +17,7 @@ import pytest
 
 from tests.cluster_helpers import Cluster, need_cluster_tools, postgres_home
 from tests.harness import databases
+from tests.harness.http import QuietHandler, Served
 
 pytestmark = pytest.mark.slow  # starts real processes (see tests/README.md)
 
@@ -132,24 +130,14 @@ def test_checks_fail_without_a_jwt_secret_or_jwks_and_pass_with_the_jwks(
                    secret="super-secret-jwt-token-with-at-least-32-characters-long")
     assert local.returncode == 1 and "the local stack's public secret" in local.stdout
 
-    class Jwks(BaseHTTPRequestHandler):
+    class Jwks(QuietHandler):
         def do_GET(self) -> None:
-            body = json.dumps({"keys": [{"kty": "EC", "kid": "k1"}]}).encode()
-            self.send_response(200 if self.path == "/auth/v1/.well-known/jwks.json" else 404)
-            self.send_header("Content-Type", "application/json")
-            self.end_headers()
-            self.wfile.write(body)
+            self.send_json({"keys": [{"kty": "EC", "kid": "k1"}]},
+                           200 if self.path == "/auth/v1/.well-known/jwks.json" else 404)
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Jwks)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        base = f"http://127.0.0.1:{server.server_address[1]}"
+    with Served(Jwks) as server:
+        base = server.url
         ok = deploy("--db-url", hosted.url(), "--dry-run", secret=None, supabase_url=base)
-    finally:
-        server.shutdown()
     assert ok.returncode == 0, ok.stdout
     assert f"ok    JWKS reachable at {base}/auth/v1/.well-known/jwks.json (1 keys)" in ok.stdout
 

@@ -8,13 +8,12 @@ import gzip
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
+from tests.harness.http import QuietHandler, Served
 from wayfare.errortracking import scrub
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,31 +52,24 @@ class SentryEndpoint:
         self.envelopes: list[str] = []
         outer = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                body = self.read_body()
                 if self.headers.get("Content-Encoding") == "gzip":
                     body = gzip.decompress(body)
                 if self.path.endswith("/envelope/"):
                     outer.envelopes.append(body.decode("utf-8", "replace"))
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.end_headers()
-                self.wfile.write(b"{}")
+                self.send_json({})
 
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.served = Served(Handler)
+        self.port = self.served.port
 
 
 @pytest.fixture
 def sentry() -> Iterator[SentryEndpoint]:
     endpoint = SentryEndpoint()
     yield endpoint
-    endpoint.server.shutdown()
+    endpoint.served.close()
 
 
 def run_app(dsn: str | None) -> str:

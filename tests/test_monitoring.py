@@ -10,11 +10,9 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -24,6 +22,7 @@ import pytest
 from devstack import tokens
 from tests.cluster_helpers import Cluster, need_cluster_tools, postgres_home
 from tests.harness import databases
+from tests.harness.http import QuietHandler, Served
 from tests.harness.postgrest import PostgREST
 from tests.harness.users import create_user
 from tests.webhook_helpers import run_webhook_service
@@ -113,7 +112,7 @@ class TokenProxy:
     browser started from the command line can load /ops."""
 
     def __init__(self, target: str, token: str) -> None:
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 reply = httpx.get(target + self.path, timeout=15,
                                   headers={"Authorization": f"Bearer {token}",
@@ -125,15 +124,11 @@ class TokenProxy:
                 self.end_headers()
                 self.wfile.write(reply.content)
 
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.served = Served(Handler)
+        self.url = self.served.url
 
     def close(self) -> None:
-        self.server.shutdown()
+        self.served.close()
 
 
 def test_ops_and_metrics_show_endpoint_latency_and_rpc_query_times(stats_cluster: str,

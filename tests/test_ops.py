@@ -5,11 +5,9 @@ database-derived series of /metrics. The web service runs as a real process."""
 from __future__ import annotations
 
 import json
-import threading
 import time
 import uuid
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import jwt
@@ -18,6 +16,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from devstack import tokens
+from tests.harness.http import QuietHandler, Served
 from tests.harness.users import User, create_user
 from tests.webhook_helpers import WebhookService, run_webhook_service
 
@@ -36,23 +35,14 @@ def signing_key() -> ec.EllipticCurvePrivateKey:
 def jwks_url(signing_key: ec.EllipticCurvePrivateKey) -> Iterator[str]:
     """The project's JWKS, served over HTTP as Supabase Auth serves it."""
     public = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(signing_key.public_key()))
-    body = json.dumps({"keys": [{**public, "kid": ES256_KID, "alg": "ES256",
-                                 "use": "sig"}]}).encode()
+    keys = {"keys": [{**public, "kid": ES256_KID, "alg": "ES256", "use": "sig"}]}
 
-    class JWKS(BaseHTTPRequestHandler):
+    class JWKS(QuietHandler):
         def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.end_headers()
-            self.wfile.write(body)
+            self.send_json(keys)
 
-        def log_message(self, *_: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), JWKS)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/auth/v1/.well-known/jwks.json"
-    server.shutdown()
+    with Served(JWKS) as server:
+        yield server.url + "/auth/v1/.well-known/jwks.json"
 
 
 @pytest.fixture

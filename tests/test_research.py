@@ -16,7 +16,7 @@ from devstack.openai_fake import FakeHandle, run_openai_fake
 from tests.harness import databases
 from tests.harness.postgrest import PostgREST
 from tests.harness.users import User, create_user
-from tests.worker_helpers import WorkerProcess, run_worker, wait_until
+from tests.worker_helpers import WorkerProcess, finished_job, job_row, run_worker, wait_until
 from worker.handlers.research import UNUSABLE
 
 EMAIL = "maria.gonzalez@example.com"
@@ -56,18 +56,6 @@ def start(api: PostgREST, user: User, query: str = QUERY) -> str:
     return response.body["jobId"]
 
 
-def job(url: str, job_id: str) -> dict[str, Any]:
-    with psycopg.connect(url) as conn:
-        cur = conn.execute("select * from public.jobs where id = %s", (job_id,))
-        names = [c.name for c in cur.description]
-        return dict(zip(names, cur.fetchone(), strict=True))
-
-
-def finished(url: str, job_id: str) -> dict[str, Any] | None:
-    row = job(url, job_id)
-    return row if row["status"] in ("completed", "failed", "cancelled") else None
-
-
 def ai_logs(url: str, job_id: str) -> list[dict[str, Any]]:
     with psycopg.connect(url) as conn:
         cur = conn.execute("select * from private.ai_logs where job_id = %s order by created_at",
@@ -90,7 +78,7 @@ def asked(fake: FakeHandle, task: str) -> list[str]:
 def run_until_done(url: str, job_id: str, fake: FakeHandle, timeout: float = 30
                    ) -> tuple[dict[str, Any], WorkerProcess]:
     with run_worker(url, env=ai_env(fake)) as worker:
-        row = wait_until(lambda: finished(url, job_id), timeout, "research job", worker)
+        row = wait_until(lambda: finished_job(url, job_id), timeout, "research job", worker)
         worker.stop()
     return row, worker
 
@@ -149,7 +137,7 @@ def test_killed_worker_resumes_without_reasking(setup: tuple[PostgREST, User, st
     job_id = start(api, user, "Four days in Kyoto: temples, food markets and day trips")
 
     def answered() -> int:
-        return len(job(url, job_id)["checkpoints"].get("answers", {}))
+        return len(job_row(url, job_id)["checkpoints"].get("answers", {}))
 
     with run_worker(url, env=ai_env(fake)) as first:
         wait_until(lambda: answered() >= 1, 30, "one answered sub-question", first)
@@ -198,7 +186,7 @@ def test_offline_provider_says_it_is_not_a_model(setup: tuple[PostgREST, User, s
     api, user, url = setup
     job_id = start(api, user, "Two days in Seville")
     with run_worker(url, env={"AI_BASE_URL": "", "WORKER_TYPES": "ai.research"}) as worker:
-        row = wait_until(lambda: finished(url, job_id), 30, "offline research", worker)
+        row = wait_until(lambda: finished_job(url, job_id), 30, "offline research", worker)
     assert row["status"] == "completed"
     assert "not a model" in json.dumps(row["result"])
     assert row["result"]["provider"] == "offline"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ import stripe
 
 from devstack.stripe_double import StripeDoubleHandle, run_stripe_double
 from devstack.stripe_double.forms import parse_form
+from tests.harness.http import QuietHandler, Served
 
 pytestmark = pytest.mark.slow  # starts real processes (see tests/README.md)
 
@@ -31,30 +31,23 @@ class Receiver:
         self.statuses: list[int] = []
         receiver = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"])).decode()
+                body = self.read_body().decode()
                 receiver.received.append((dict(self.headers.items()), body))
                 status = receiver.statuses.pop(0) if receiver.statuses else 200
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
-            def log_message(self, format: str, *args: Any) -> None:
-                return None
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/stripe/webhook"
-        threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        ).start()
+        self.served = Served(Handler)
+        self.url = self.served.url + "/stripe/webhook"
 
     def types(self) -> list[str]:
         return [json.loads(body)["type"] for _, body in self.received]
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.served.close()
 
 
 @pytest.fixture(scope="module")

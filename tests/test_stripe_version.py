@@ -4,10 +4,7 @@ by the web service at start (the endpoint's settings) and on every event (`api_v
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +14,7 @@ import stripe
 
 from devstack import tokens
 from devstack.stripe_double import DEFAULT_API_VERSION
+from tests.harness.http import QuietHandler, Served
 from tests.harness.users import create_user
 from tests.webhook_helpers import make_event, post_event, run_webhook_service
 from wayfare import stripe_version
@@ -35,7 +33,7 @@ class FakeStripe:
         self.headers: list[dict[str, str]] = []
         outer = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 outer.headers.append(dict(self.headers))
                 if self.path.startswith("/v1/webhook_endpoints"):
@@ -47,22 +45,13 @@ class FakeStripe:
                          "url": "https://other.example/hooks", "api_version": "2020-08-27"}]}
                 else:
                     body = {"id": "pi_1", "object": "payment_intent", "status": "succeeded"}
-                data = json.dumps(body).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                self.send_json(body)
 
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.served = Served(Handler)
+        self.url = self.served.url
 
     def close(self) -> None:
-        self.server.shutdown()
+        self.served.close()
 
 
 @pytest.fixture

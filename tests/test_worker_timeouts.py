@@ -9,7 +9,6 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import psycopg
 import pytest
@@ -20,7 +19,7 @@ from tests.harness import databases
 from tests.harness.postgrest import PostgREST
 from tests.harness.users import User, create_user
 from tests.test_payments_flow import make_stack
-from tests.worker_helpers import run_worker, wait_until
+from tests.worker_helpers import finished_job, job_row, run_worker, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -32,18 +31,6 @@ NEVER_MS = 3_600_000  # "never" for a test: an hour
 def fake() -> Iterator[FakeHandle]:
     with run_openai_fake() as handle:
         yield handle
-
-
-def job(url: str, job_id: str) -> dict[str, Any]:
-    with psycopg.connect(url, autocommit=True) as conn:
-        cur = conn.execute("select * from public.jobs where id = %s", (job_id,))
-        names = [c.name for c in cur.description]
-        return dict(zip(names, cur.fetchone(), strict=True))
-
-
-def finished(url: str, job_id: str) -> dict[str, Any] | None:
-    row = job(url, job_id)
-    return row if row["status"] in ("completed", "failed", "cancelled") else None
 
 
 def research_asks(fake: FakeHandle) -> list[tuple[str, float]]:
@@ -78,7 +65,7 @@ def test_a_provider_that_never_answers_is_retried_from_the_checkpoint(
     env = {"AI_BASE_URL": fake.base_url, "AI_MODEL": "fake-model", "AI_TIMEOUT_S": "1",
            "AI_MAX_RETRIES": "0", "WORKER_TYPES": "ai.research"}
     with run_worker(url, env=env) as worker:
-        row = wait_until(lambda: finished(url, job_id), 45, "research job", worker)
+        row = wait_until(lambda: finished_job(url, job_id), 45, "research job", worker)
         assert worker.stop() == 0
     assert row["status"] == "completed", row["error"]
     assert row["attempts"] == 2, "the timed-out attempt was retried once"
@@ -115,7 +102,7 @@ def test_a_statement_held_up_by_a_lock_times_out_and_the_job_goes_on(
         job_id = str(conn.execute("select private.enqueue_job('demo.steps', %s, %s)",
                                   (Jsonb({"steps": 12, "step_ms": 200}), user.id)
                                   ).fetchone()[0])
-        wait_until(lambda: job(url, job_id)["checkpoints"].get("done", 0) >= 2, 15,
+        wait_until(lambda: job_row(url, job_id)["checkpoints"].get("done", 0) >= 2, 15,
                    "two steps done", worker)
         locked = threading.Event()
 
@@ -134,7 +121,7 @@ def test_a_statement_held_up_by_a_lock_times_out_and_the_job_goes_on(
                    "a write cancelled by the statement timeout", worker)
         assert time.monotonic() - took_lock < 2.0  # well before the lock was released
         holder.join()
-        row = wait_until(lambda: finished(url, job_id), 20, "the job", worker)
+        row = wait_until(lambda: finished_job(url, job_id), 20, "the job", worker)
         assert worker.stop() == 0
     assert row["status"] == "completed" and row["attempts"] == 1
     assert row["result"]["steps"] == 12

@@ -21,6 +21,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+import psycopg
+
 from devstack import processes
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -122,3 +124,17 @@ def wait_until(check: Callable[[], T | None], timeout: float = 10.0, what: str =
         return processes.wait_until(check, timeout, what, interval, describe)
     except TimeoutError as exc:
         raise AssertionError(str(exc)) from None
+
+
+def job_row(db_url: str, job_id: str) -> dict[str, Any]:
+    """The job's row in public.jobs, read as the superuser (every column, by name)."""
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        cur = conn.execute("select * from public.jobs where id = %s", (job_id,))
+        names = [c.name for c in cur.description or ()]
+        return dict(zip(names, cur.fetchone() or (), strict=True))
+
+
+def finished_job(db_url: str, job_id: str) -> dict[str, Any] | None:
+    """The job's row once it is completed, failed or cancelled (for wait_until)."""
+    row = job_row(db_url, job_id)
+    return row if row["status"] in ("completed", "failed", "cancelled") else None
