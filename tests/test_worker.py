@@ -25,7 +25,7 @@ from psycopg.types.json import Jsonb
 from tests.harness import databases
 from tests.harness.postgrest import PostgREST
 from tests.harness.users import User, create_user
-from tests.worker_helpers import ROOT, WorkerProcess, run_worker, wait_until
+from tests.worker_helpers import ROOT, WorkerProcess, job_row, run_worker, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -82,12 +82,6 @@ def enqueue(conn: psycopg.Connection, job_type: str, job_input: dict[str, Any],
     return str(row[0])
 
 
-def job(conn: psycopg.Connection, job_id: str) -> dict[str, Any]:
-    cur = conn.execute("select * from public.jobs where id = %s", (job_id,))
-    names = [d.name for d in cur.description]
-    return dict(zip(names, cur.fetchone(), strict=True))
-
-
 def leases(conn: psycopg.Connection) -> int:
     return conn.execute("select count(*) from private.job_leases").fetchone()[0]
 
@@ -111,7 +105,7 @@ def read_trace(path: Path) -> list[tuple[int, str, int, str]]:
 
 def wait_status(conn: psycopg.Connection, job_id: str, status: str, timeout: float,
                 worker: WorkerProcess | None = None) -> dict[str, Any]:
-    return wait_until(lambda: (j := job(conn, job_id))["status"] == status and j, timeout,
+    return wait_until(lambda: (j := job_row(conn, job_id))["status"] == status and j, timeout,
                       f"job {job_id} {status}", worker)
 
 
@@ -145,7 +139,8 @@ def test_lifecycle_progress_and_result(fresh_db_url: str, fresh_api: PostgREST, 
     assert len({p for p in progress if 0 < p < 100}) >= 3, seen
     assert leases(conn) == 0
     # a type this worker has no handler for (ai.research) is left alone, unclaimed
-    assert job(conn, research)["status"] == "queued" and job(conn, research)["attempts"] == 0
+    unclaimed = job_row(conn, research)
+    assert unclaimed["status"] == "queued" and unclaimed["attempts"] == 0
     # logs carry the job and request ids, never the input
     lines = [e for e in worker.events() if e.get("job_id") == job_id]
     assert lines and all(e.get("request_id") == "req-lifecycle-1" for e in lines)
@@ -192,7 +187,7 @@ def test_cancel_a_running_job(fresh_db_url: str, fresh_api: PostgREST, user: Use
                             token=user.token).body["jobId"]
     quiet = enqueue(conn, "demo.steps", {"steps": 200, "step_ms": 100}, user)
     for job_id in (via_api, quiet):
-        wait_until(lambda j=job_id: job(conn, j)["progress"] > 0, 10, "progress", worker)
+        wait_until(lambda j=job_id: job_row(conn, j)["progress"] > 0, 10, "progress", worker)
 
     # through the API: NOTIFY reaches the worker at once
     asked = time.monotonic()
@@ -208,7 +203,7 @@ def test_cancel_a_running_job(fresh_db_url: str, fresh_api: PostgREST, user: Use
     wait_status(conn, quiet, "cancelled", 5, worker)
     assert time.monotonic() - asked < 1.0 + 0.5  # one heartbeat (lease 3 s / 3) and slack
     assert leases(conn) == 0
-    assert job(conn, quiet)["checkpoints"]["done"] < 200
+    assert job_row(conn, quiet)["checkpoints"]["done"] < 200
     assert worker.stop() == 0
 
 
@@ -220,12 +215,12 @@ def test_killed_worker_job_resumes_from_checkpoint(fresh_db_url: str, user: User
     env = {"WORKER_TRACE_FILE": str(trace_file)}
     first = start_worker(workers, fresh_db_url, **env)
     job_id = enqueue(conn, "demo.steps", {"steps": 30, "step_ms": 100}, user)
-    wait_until(lambda: job(conn, job_id)["checkpoints"].get("done", 0) >= 8, 10, "8 steps",
+    wait_until(lambda: job_row(conn, job_id)["checkpoints"].get("done", 0) >= 8, 10, "8 steps",
                first)
     first.kill()  # SIGKILL: no goodbye, the lease is simply not renewed
     killed_at = time.monotonic()
-    done_at_kill = job(conn, job_id)["checkpoints"]["done"]
-    assert job(conn, job_id)["status"] == "processing"
+    done_at_kill = job_row(conn, job_id)["checkpoints"]["done"]
+    assert job_row(conn, job_id)["status"] == "processing"
 
     second = start_worker(workers, fresh_db_url, **env)
     row = wait_status(conn, job_id, "completed", 20, second)
@@ -279,7 +274,7 @@ def test_worker_survives_losing_its_connections(fresh_db_url: str, user: User,
     worker = start_worker(workers, fresh_db_url, WORKER_POLL_INTERVAL="30",
                           WORKER_TRACE_FILE=str(trace_file))
     long_job = enqueue(conn, "demo.steps", {"steps": 30, "step_ms": 50}, user)
-    wait_until(lambda: job(conn, long_job)["progress"] > 0, 10, "progress", worker)
+    wait_until(lambda: job_row(conn, long_job)["progress"] > 0, 10, "progress", worker)
     database = fresh_db_url.rsplit("/", 1)[-1]
     killed = conn.execute(
         "select count(pg_terminate_backend(pid)) from pg_stat_activity "
@@ -355,7 +350,7 @@ def test_worker_survives_a_postgres_restart(own_cluster: tuple[str, list[str]],
     with psycopg.connect(url, autocommit=True) as c:
         long_job = enqueue(c, "demo.steps", {"steps": 40, "step_ms": 50}, user)
         before = [enqueue(c, "demo.noop", {}, user) for _ in range(50)]
-        wait_until(lambda: job(c, long_job)["progress"] > 0, 10, "progress", worker)
+        wait_until(lambda: job_row(c, long_job)["progress"] > 0, 10, "progress", worker)
     subprocess.run([*pg_ctl, "-m", "fast", "-w", "restart"], check=True, capture_output=True,
                    timeout=60)
     with psycopg.connect(url, autocommit=True) as c:
@@ -383,15 +378,15 @@ def test_sigterm_finishes_or_releases_never_leaves_jobs_locked(
     long = enqueue(conn, "demo.steps", {"steps": 40, "step_ms": 100}, user)  # ~4 s
     waiting = enqueue(conn, "demo.steps", {"steps": 1}, user)  # no free handler thread
     for job_id in (short, long):
-        wait_until(lambda j=job_id: job(conn, j)["progress"] > 0, 10, "progress", worker)
+        wait_until(lambda j=job_id: job_row(conn, j)["progress"] > 0, 10, "progress", worker)
     signalled = time.monotonic()
     assert worker.stop(signal.SIGTERM, timeout=15) == 0
     assert time.monotonic() - signalled < 2 + 3  # the shutdown timeout and some slack
-    assert job(conn, short)["status"] == "completed"
-    released = job(conn, long)
+    assert job_row(conn, short)["status"] == "completed"
+    released = job_row(conn, long)
     assert released["status"] == "queued" and released["attempts"] == 0
     assert 0 < released["checkpoints"]["done"] < 40  # kept for whoever claims it next
-    assert job(conn, waiting)["status"] == "queued"
+    assert job_row(conn, waiting)["status"] == "queued"
     assert leases(conn) == 0
     stopped = [e for e in worker.events() if e.get("event") == "worker.stopped"]
     assert stopped and stopped[0]["released"] == 1

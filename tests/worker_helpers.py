@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import psycopg
+from psycopg.rows import dict_row
 
 from devstack import processes
 
@@ -126,12 +127,16 @@ def wait_until(check: Callable[[], T | None], timeout: float = 10.0, what: str =
         raise AssertionError(str(exc)) from None
 
 
-def job_row(db_url: str, job_id: str) -> dict[str, Any]:
-    """The job's row in public.jobs, read as the superuser (every column, by name)."""
-    with psycopg.connect(db_url, autocommit=True) as conn:
-        cur = conn.execute("select * from public.jobs where id = %s", (job_id,))
-        names = [c.name for c in cur.description or ()]
-        return dict(zip(names, cur.fetchone() or (), strict=True))
+def job_row(db: str | psycopg.Connection, job_id: str) -> dict[str, Any]:
+    """The job's row in public.jobs, every column by name; `db` is an open connection or a
+    URL (read as the superuser)."""
+    if isinstance(db, str):
+        with psycopg.connect(db, autocommit=True) as conn:
+            return job_row(conn, job_id)
+    row = db.cursor(row_factory=dict_row).execute(
+        "select * from public.jobs where id = %s", (job_id,)).fetchone()
+    assert row is not None, f"no job {job_id}"
+    return row
 
 
 def finished_job(db_url: str, job_id: str) -> dict[str, Any] | None:
